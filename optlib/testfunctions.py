@@ -1,0 +1,174 @@
+"""Two-dimensional test functions for pictures of optimizer paths.
+
+Each function ``f`` has ``f(xy)`` (the value), ``f.grad(xy)`` (the gradient),
+``f.minimum`` (the smallest value, ``None`` if unbounded below),
+``f.minimizer`` (where it is attained) and ``f.bounds`` (a box for plots).
+``xy`` has shape ``(2, ...)``: a point ``np.array([x, y])`` or a grid
+``np.stack([X, Y])``, so the same code draws contours and runs optimizers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["TestFunction", "Quadratic", "Rosenbrock", "Beale", "Saddle", "NoisyQuadratic", "by_name"]
+
+
+class TestFunction:
+    name = "f"
+    minimum = 0.0
+    minimizer = (0.0, 0.0)
+    bounds = ((-2.0, 2.0), (-2.0, 2.0))
+    start = (-1.5, 1.5)
+    stochastic = False
+
+    def __call__(self, xy):
+        return self.value(np.asarray(xy))
+
+    def grad(self, xy):
+        return self.gradient(np.asarray(xy))
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Quadratic(TestFunction):
+    r"""An ill-conditioned quadratic :math:`f(x, y) = \tfrac12(a x^2 + b y^2)`.
+
+    Curvatures ``a`` and ``b`` (the Hessian's eigenvalues); ``condition`` = b/a.
+    Gradient descent diverges for lr > 2/max(a, b) and converges at rate
+    ``max |1 - lr * lambda|`` per step. ``Quadratic(condition=100)`` has
+    a = 0.01... scaled so that b = 1; the default ``Quadratic()`` is the notes'
+    ``0.1 x^2 + 2 y^2`` (a = 0.2, b = 4, condition 20).
+    """
+
+    name = "quadratic"
+    start = (-1.8, 0.9)
+
+    def __init__(self, a=0.2, b=4.0, *, condition=None):
+        if condition is not None:
+            if condition < 1:
+                raise ValueError(f"condition must be >= 1, got {condition}")
+            a, b = 1.0 / condition, 1.0
+        if a <= 0 or b <= 0:
+            raise ValueError(f"curvatures a and b must be > 0, got a={a}, b={b}")
+        self.a, self.b = float(a), float(b)
+        self.condition = max(a, b) / min(a, b)
+
+    def value(self, xy):
+        return 0.5 * (self.a * xy[0] ** 2 + self.b * xy[1] ** 2)
+
+    def gradient(self, xy):
+        return np.array([self.a * xy[0], self.b * xy[1]])
+
+    @property
+    def eigenvalues(self):
+        return (self.a, self.b)
+
+    def __repr__(self):
+        return f"Quadratic(a={self.a:g}, b={self.b:g})"
+
+
+class Rosenbrock(TestFunction):
+    r"""Rosenbrock's banana :math:`(a - x)^2 + b (y - x^2)^2`, minimum 0 at (a, a^2)."""
+
+    name = "rosenbrock"
+    bounds = ((-2.0, 2.0), (-1.0, 3.0))
+    start = (-1.5, 2.0)
+
+    def __init__(self, a=1.0, b=100.0):
+        self.a, self.b = float(a), float(b)
+        self.minimizer = (self.a, self.a**2)
+
+    def value(self, xy):
+        x, y = xy[0], xy[1]
+        return (self.a - x) ** 2 + self.b * (y - x * x) ** 2
+
+    def gradient(self, xy):
+        x, y = xy[0], xy[1]
+        r = y - x * x
+        return np.array([-2.0 * (self.a - x) - 4.0 * self.b * x * r, 2.0 * self.b * r])
+
+
+class Beale(TestFunction):
+    r"""Beale's function, minimum 0 at (3, 0.5); flat plateaus and steep walls.
+
+    :math:`(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2`
+    """
+
+    name = "beale"
+    minimizer = (3.0, 0.5)
+    bounds = ((-4.5, 4.5), (-4.5, 4.5))
+    start = (1.0, 1.5)
+    _c = (1.5, 2.25, 2.625)
+
+    def value(self, xy):
+        x, y = xy[0], xy[1]
+        return sum((c - x + x * y ** (k + 1)) ** 2 for k, c in enumerate(self._c))
+
+    def gradient(self, xy):
+        x, y = xy[0], xy[1]
+        gx = gy = 0.0
+        for k, c in enumerate(self._c):
+            r = c - x + x * y ** (k + 1)
+            gx = gx + 2.0 * r * (y ** (k + 1) - 1.0)
+            gy = gy + 2.0 * r * (k + 1) * x * y**k
+        return np.array([gx, gy])
+
+
+class Saddle(TestFunction):
+    r"""A saddle :math:`\tfrac12(a x^2 - b y^2)`: unbounded below, stationary at 0.
+
+    Started near the ridge (y almost 0) gradient descent lingers; adaptive
+    methods scale the tiny y-gradient up and escape sooner.
+    """
+
+    name = "saddle"
+    minimum = None
+    minimizer = None
+    stationary_point = (0.0, 0.0)
+    start = (-1.8, 1e-3)
+
+    def __init__(self, a=1.0, b=1.0):
+        self.a, self.b = float(a), float(b)
+
+    def value(self, xy):
+        return 0.5 * (self.a * xy[0] ** 2 - self.b * xy[1] ** 2)
+
+    def gradient(self, xy):
+        return np.array([self.a * xy[0], -self.b * xy[1]])
+
+
+class NoisyQuadratic(Quadratic):
+    r"""The quadratic with stochastic gradients :math:`\nabla f + \sigma\,\xi`, :math:`\xi\sim N(0, I)`.
+
+    The noise comes from ``np.random.default_rng(seed)``; :meth:`reset` restarts
+    it, so two runs with the same seed see the same gradients. ``value`` is
+    the noise-free loss.
+    """
+
+    name = "noisy quadratic"
+    stochastic = True
+
+    def __init__(self, a=0.2, b=4.0, *, condition=None, sigma=1.0, seed=0):
+        super().__init__(a, b, condition=condition)
+        self.sigma, self.seed = float(sigma), seed
+        self.reset()
+
+    def reset(self):
+        self.rng = np.random.default_rng(self.seed)
+
+    def gradient(self, xy):
+        g = super().gradient(xy)
+        return g + self.sigma * self.rng.standard_normal(g.shape)
+
+    def __repr__(self):
+        return f"NoisyQuadratic(a={self.a:g}, b={self.b:g}, sigma={self.sigma:g}, seed={self.seed})"
+
+
+def by_name(name, **kwargs):
+    """``by_name("rosenbrock")`` -> ``Rosenbrock()``."""
+    table = {c.name: c for c in (Quadratic, Rosenbrock, Beale, Saddle, NoisyQuadratic)}
+    try:
+        return table[name](**kwargs)
+    except KeyError:
+        raise ValueError(f"unknown test function {name!r}; expected one of {sorted(table)}") from None

@@ -1,0 +1,124 @@
+"""Sliders whose labels are the symbols of the equations.
+
+    fig, ax = plt.subplots()
+    line = plotting.path(ax, trajectory(f, Adam, lr=0.1), "Adam")
+
+    def update(lr, beta1):
+        plotting.set_path(line, trajectory(f, Adam, lr=lr, betas=(beta1, 0.999)))
+
+    widgets.live(fig, update, lr=widgets.lr(0.1), beta1=widgets.beta1())   # the sliders
+    # next cell, static: the default picture for headless runs and HTML export
+    widgets.show_default(fig, update, lr=0.1, beta1=0.9)
+
+``live`` draws the figure once, then on each slider move calls ``update``
+(which changes the existing artists: no new figure, no new axes) and
+re-renders the same figure into one output area, so a move redraws in tens
+of milliseconds.
+"""
+from __future__ import annotations
+
+import math
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+from IPython.display import clear_output, display
+
+__all__ = ["SYMBOLS", "lr", "beta", "beta1", "beta2", "eps", "bias_correction", "toggle",
+           "slider", "live", "show_default"]
+
+#: The label of each control: the symbol of the notes, then the argument's name.
+SYMBOLS = {
+    "lr": "η (lr)",
+    "beta": "β",
+    "beta1": "β₁",
+    "beta2": "β₂",
+    "eps": "ε (eps)",
+    "bias_correction": "bias correction",
+    "eps_in_sqrt": "ε inside √",
+    "momentum": "β (momentum)",
+    "alpha": "β (alpha)",
+    "steps": "steps t",
+    "scale": "loss scale",
+    "condition": "κ (condition)",
+}
+
+_LAYOUT = dict(layout=W.Layout(width="420px"), style={"description_width": "110px"})
+
+
+def slider(symbol, value, min, max, step=None, log=False, readout_format=None):
+    """A float slider labelled ``symbol``; ``log=True`` moves in powers of ten."""
+    label = SYMBOLS.get(symbol, symbol)
+    if log:
+        return W.FloatLogSlider(value=value, base=10, min=math.log10(min), max=math.log10(max),
+                                step=step or 0.1, description=label, continuous_update=True,
+                                readout_format=readout_format or ".2e", **_LAYOUT)
+    return W.FloatSlider(value=value, min=min, max=max, step=step or (max - min) / 100,
+                         description=label, continuous_update=True,
+                         readout_format=readout_format or ".3f", **_LAYOUT)
+
+
+def lr(value=1e-2, min=1e-4, max=1.0):
+    """Learning rate eta, on a log scale."""
+    return slider("lr", value, min, max, log=True, step=0.05, readout_format=".3g")
+
+
+def beta(value=0.9, min=0.0, max=0.999, symbol="beta"):
+    """A decay rate beta in [0, 1)."""
+    return slider(symbol, value, min, max, step=0.001)
+
+
+def beta1(value=0.9, min=0.0, max=0.999):
+    return beta(value, min, max, "beta1")
+
+
+def beta2(value=0.999, min=0.5, max=0.9999):
+    return slider("beta2", value, min, max, step=0.0001, readout_format=".4f")
+
+
+def eps(value=1e-8, min=1e-10, max=1.0):
+    return slider("eps", value, min, max, log=True, step=0.5)
+
+
+def toggle(symbol, value=True):
+    return W.Checkbox(value=value, description=SYMBOLS.get(symbol, symbol), indent=False)
+
+
+def bias_correction(value=True):
+    return toggle("bias_correction", value)
+
+
+def live(fig, update, **controls):
+    """Show ``controls`` above ``fig``; each change calls ``update(**values)`` and redraws.
+
+    ``update`` must change artists of ``fig`` in place and may return a short
+    text (a readout such as "loss after 100 steps: 0.012"), shown under the
+    figure. Returns the container widget.
+    """
+    plt.close(fig)                      # drawn by us, not again by the inline backend
+    out = W.Output()
+    text = W.HTML()
+
+    def redraw(**values):
+        msg = update(**values)
+        text.value = "" if msg is None else f"<code>{msg}</code>"
+        with out:
+            clear_output(wait=True)
+            display(fig)
+
+    names = list(controls)
+    box = W.VBox([W.VBox([controls[n] for n in names]), out, text])
+    W.interactive_output(redraw, controls)
+    display(box)
+    return box
+
+
+def show_default(fig, update, **values):
+    """Draw ``fig`` once with ``values`` (the sliders' defaults) as a static output.
+
+    Put this in the cell after :func:`live`, so a headless run, nbval and an
+    HTML export show the default picture. Prints ``update``'s readout, if any.
+    """
+    msg = update(**values)
+    if msg is not None:
+        print(msg)
+    display(fig)
