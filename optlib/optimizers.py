@@ -157,13 +157,14 @@ class Optimizer:
     def _check_grads(self, grads):
         if type(grads) not in (list, tuple):
             raise TypeError(f"grads must be a list of arrays (one per parameter), got {type(grads).__name__}")
+        grads = list(grads)
         if len(grads) != len(self.params):
             raise ValueError(f"grads has {len(grads)} arrays but the optimizer has {len(self.params)} params")
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if g is None:
                 continue
             if type(g) is not np.ndarray and not isinstance(g, np.ndarray):
-                raise TypeError(f"grads[{i}] must be a numpy array, got {type(g).__name__}")
+                g = grads[i] = self._as_array(i, p, g)
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] has shape {g.shape} but params[{i}] has shape {p.shape}")
             if g.dtype != p.dtype:
@@ -177,6 +178,17 @@ class Optimizer:
                     f"index {bad[0]}: {g.flat[bad[0]]}; no parameter was updated. A loss that "
                     "diverged, or a learning rate too large, usually causes this.")
         return grads
+
+    @staticmethod
+    def _as_array(i, p, g):
+        """A numpy scalar (what arithmetic on a 0-d array returns) or a Python number is
+        accepted as the gradient of a 0-d parameter; anything else is an error."""
+        if isinstance(g, np.generic) and np.issubdtype(g.dtype, np.floating):
+            return np.asarray(g)
+        if isinstance(g, numbers.Real) and not isinstance(g, bool) and p.shape == ():
+            return np.asarray(g, dtype=p.dtype)
+        raise TypeError(f"grads[{i}] must be a numpy array like params[{i}] (shape {p.shape}), "
+                        f"got {type(g).__name__}")
 
     # -- state -----------------------------------------------------------
     def state_dict(self):

@@ -1,0 +1,163 @@
+"""The set-up: pins agree everywhere, the two README commands, and the lab command really serves the course."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pyproject_pins():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    reqs = list(data["project"]["dependencies"])
+    for extra in data["project"]["optional-dependencies"].values():
+        reqs += extra
+    pins = {}
+    for r in reqs:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^\s;]+)", r)
+        assert m, f"pyproject.toml: {r!r} is not pinned with =="
+        pins[m[1].lower().replace("_", "-")] = m[2]
+    return pins
+
+
+def environment_yml_pins():
+    pins = {}
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        m = re.fullmatch(r"\s*-\s*([A-Za-z0-9_.-]+)==(\S+)\s*", line)
+        if m:
+            pins[m[1].lower().replace("_", "-")] = m[2]
+    return pins
+
+
+def test_environment_yml_lists_exactly_the_pyproject_pins():
+    assert environment_yml_pins() == pyproject_pins()
+
+
+def test_torch_is_pinned_to_the_local_cpu_build():
+    assert pyproject_pins()["torch"] == "2.13.0"
+    import torch
+    assert torch.__version__.split("+")[0] == "2.13.0"
+
+
+def test_constraints_agree_with_the_pins_and_the_installed_versions():
+    from importlib.metadata import version
+    cons = {}
+    for line in (ROOT / "tools/constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, v = line.split("==")
+            cons[name.lower().replace("_", "-")] = v
+    for name, v in pyproject_pins().items():
+        if name != "torch":
+            assert cons.get(name) == v, f"{name}: pyproject {v}, constraints {cons.get(name)}"
+        assert version(name).split("+")[0] == v, f"{name}: installed {version(name)}, pinned {v}"
+
+
+def readme_commands():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    return [line.split("#")[0].strip() for line in block.strip().splitlines()]
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    cmds = readme_commands()
+    assert cmds == ["tools/course lab", "tools/course test"]
+    ci = [l for l in (ROOT / ".ci/run").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert ci[-1].strip() in ("exec tools/course test", "tools/course test")
+    assert os.access(ROOT / ".ci/run", os.X_OK) and os.access(ROOT / "tools/course", os.X_OK)
+
+
+def test_course_jupyterlab_settings_are_installed_in_the_environment():
+    shipped = json.loads((ROOT / "tools/jupyterlab/overrides.json").read_text())
+    assert shipped["@jupyterlab/apputils-extension:kernels-settings"]["commsOverSubshells"] == "disabled"
+    installed = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.json"
+    assert json.loads(installed.read_text()) == shipped
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, data=None, method=None):
+    req = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+@pytest.mark.slow
+def test_lab_command_serves_the_course_on_localhost_with_optlib_importable(tmp_path):
+    """Starts `tools/course lab` exactly as the README says (plus no browser and a port)."""
+    import psutil
+    import websocket
+
+    port, token = free_port(), uuid.uuid4().hex
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), BROWSER="true")
+    proc = subprocess.Popen(
+        [str(ROOT / "tools/course"), "lab", "--no-browser", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}"], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                get(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("JupyterLab did not answer within 60 s")
+        # Bound to the loopback address only.
+        listening = {c.laddr.ip for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(True)]
+                     for c in p.net_connections("inet") if c.status == psutil.CONN_LISTEN}
+        assert listening and listening <= {"127.0.0.1"}, listening
+        # The course's settings are active: overrides.json replaces the shipped default
+        # ("perCommTarget" in JupyterLab 4.6) in the schema the server hands the browser.
+        s = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:kernels-settings?token={token}")
+        effective = s["settings"].get("commsOverSubshells",
+                                      s["schema"]["properties"]["commsOverSubshells"]["default"])
+        assert effective == "disabled"
+        # The course is served from the repository root: the lecture notebooks are there.
+        listing = get(f"{base}/api/contents/notebooks?token={token}")
+        assert any(i["name"].endswith(".ipynb") for i in listing["content"])
+        # A kernel started by the server imports optlib from this checkout.
+        kid = get(f"{base}/api/kernels?token={token}", data=b"{}", method="POST")["id"]
+        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/api/kernels/{kid}/channels?token={token}",
+                                         timeout=60)
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "username": "t", "session": uuid.uuid4().hex, "msg_type": "execute_request",
+                       "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": "import optlib; print(optlib.__file__)", "silent": False}}))
+        out = ""
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            m = json.loads(ws.recv())
+            if m.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "stream":
+                out += m["content"]["text"]
+            if m["msg_type"] == "error":
+                pytest.fail("kernel error: " + m["content"]["evalue"])
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle" and out:
+                break
+        ws.close()
+        assert Path(out.strip()).resolve() == (ROOT / "optlib/__init__.py").resolve()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,120 @@
+"""Test functions: gradients against finite differences, minima, and the trajectory runner."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optlib
+from optlib import testfunctions as T
+
+FUNCTIONS = [T.Quadratic(), T.Quadratic(condition=100), T.Rosenbrock(), T.Beale(), T.Saddle(),
+             T.Quadratic(a=1.0, b=3.0)]
+
+
+def numeric_grad(f, xy, h=1e-6):
+    e = np.eye(2) * h
+    return np.array([(f.value(xy + e[i]) - f.value(xy - e[i])) / (2 * h) for i in range(2)])
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=repr)
+@settings(max_examples=40, deadline=None)
+@given(u=st.floats(0.05, 0.95), v=st.floats(0.05, 0.95))
+def test_gradient_matches_finite_differences(f, u, v):
+    (x0, x1), (y0, y1) = f.bounds
+    xy = np.array([x0 + u * (x1 - x0), y0 + v * (y1 - y0)])
+    g = f.gradient(xy)
+    assert g.shape == (2,)
+    np.testing.assert_allclose(g, numeric_grad(f, xy), rtol=1e-5, atol=1e-5 * (1 + np.abs(g).max()))
+
+
+@pytest.mark.parametrize("f", [f for f in FUNCTIONS if f.minimizer is not None], ids=repr)
+def test_minimum_is_at_the_minimizer_and_gradient_vanishes(f):
+    m = np.array(f.minimizer)
+    assert f.value(m) == pytest.approx(f.minimum, abs=1e-12)
+    np.testing.assert_allclose(f.gradient(m), 0.0, atol=1e-12)
+    rng = np.random.default_rng(0)
+    around = m[:, None] + 0.05 * rng.standard_normal((2, 200))
+    assert np.all(f.value(around) >= f.minimum)
+
+
+def test_values_work_on_grids():
+    X, Y = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-1, 1, 4))
+    for f in FUNCTIONS:
+        assert f.value(np.stack([X, Y])).shape == (4, 5)
+        assert f.gradient(np.stack([X, Y])).shape == (2, 4, 5)
+
+
+def test_saddle_is_unbounded_and_stationary_at_zero():
+    s = T.Saddle()
+    assert s.minimum is None and s.value(np.array([0.0, 10.0])) < -10
+    np.testing.assert_array_equal(s.gradient(np.zeros(2)), 0.0)
+
+
+def test_quadratic_condition():
+    q = T.Quadratic(condition=100)
+    assert q.condition == pytest.approx(100) and max(q.eigenvalues) == 1.0
+    with pytest.raises(ValueError, match="condition"):
+        T.Quadratic(condition=0.5)
+    with pytest.raises(ValueError, match="curvatures"):
+        T.Quadratic(a=-1)
+
+
+def test_noisy_quadratic_is_reproducible_and_unbiased():
+    f = T.NoisyQuadratic(sigma=2.0, seed=5)
+    xy = np.array([1.0, -1.0])
+    a = [f.gradient(xy) for _ in range(3)]
+    f.reset()
+    b = [f.gradient(xy) for _ in range(3)]
+    np.testing.assert_array_equal(a, b)
+    mean = np.mean([f.gradient(xy) for _ in range(20000)], axis=0)
+    np.testing.assert_allclose(mean, T.Quadratic().gradient(xy), atol=0.05)
+
+
+def test_by_name():
+    assert isinstance(T.by_name("rosenbrock"), T.Rosenbrock)
+    with pytest.raises(ValueError, match="unknown test function 'banana'"):
+        T.by_name("banana")
+
+
+# --------------------------------------------------------------------------
+# The trajectory runner
+# --------------------------------------------------------------------------
+def test_trajectory_records_the_same_path_as_stepping_by_hand():
+    f = T.Rosenbrock()
+    path = optlib.trajectory(f, optlib.Adam, steps=50, lr=0.05)
+    w = np.array(f.start, dtype=float)
+    opt = optlib.Adam([w], lr=0.05)
+    for t in range(1, 51):
+        opt.step([f.gradient(w)])
+        np.testing.assert_array_equal(path.xy[t], w)
+    assert path.xy.shape == (51, 2) and path.loss.shape == (51,) and path.diverged is None
+    assert path.loss[-1] == pytest.approx(f.value(w))
+
+
+def test_gd_diverges_above_two_over_lambda_max_and_the_runner_says_when():
+    q = T.Quadratic()                       # lambda_max = 4, threshold 0.5
+    ok = optlib.trajectory(q, optlib.SGD, steps=300, lr=0.49)
+    slow = optlib.trajectory(q, optlib.SGD, steps=300, lr=0.51)   # |1 - 0.51*4| = 1.04: grows
+    bad = optlib.trajectory(q, optlib.SGD, steps=300, lr=0.6)     # |1 - 0.6*4| = 1.4: blows up
+    assert ok.diverged is None and ok.final_loss < 1e-3
+    assert slow.final_loss > 1e3 * slow.loss[0]
+    assert bad.diverged is not None and np.isnan(bad.loss[bad.diverged:]).all()
+    assert np.isfinite(bad.loss[:bad.diverged]).all()
+
+
+def test_trajectory_accepts_a_factory_and_is_reproducible_on_noise():
+    f = T.NoisyQuadratic(sigma=1.0, seed=1)
+    a = optlib.trajectory(f, lambda p: optlib.SGD(p, lr=0.05, momentum=0.9), steps=30)
+    b = optlib.trajectory(f, lambda p: optlib.SGD(p, lr=0.05, momentum=0.9), steps=30)
+    np.testing.assert_array_equal(a.xy, b.xy)
+
+
+def test_trajectory_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="steps"):
+        optlib.trajectory(T.Quadratic(), optlib.Adam, steps=-1)
+    with pytest.raises(ValueError, match="x0"):
+        optlib.trajectory(T.Quadratic(), optlib.Adam, x0=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="lr"):
+        optlib.trajectory(T.Quadratic(), optlib.Adam, lr=-1)
+    with pytest.raises(TypeError, match="optlib optimizer"):
+        optlib.trajectory(T.Quadratic(), lambda p: object())
