@@ -139,7 +139,7 @@ class Question:
     """
 
     def __init__(self, qid, function, points, *, model, make_cases, outputs, inputs=(),
-                 mistakes=(), step_of=None, title=None):
+                 mistakes=(), step_of=None, title=None, check_dtype=True):
         self.qid = qid
         self.function = function
         self.points = points
@@ -151,6 +151,7 @@ class Question:
         self.mistakes = list(mistakes)
         self._pair_mistakes = _pairs(self.mistakes)
         self._step_of = step_of  # (input name, output index): compare step sizes w - w_new
+        self.check_dtype = check_dtype  # float32 in must give float32 out
 
     def __repr__(self):
         return f"Question({self.qid!r}, function={self.function!r}, points={self.points})"
@@ -177,8 +178,9 @@ class Question:
                     changed.append(name)
         if not changed:
             return None
-        names = " and ".join(changed)
-        return (f"your function changed its input {names} in place; it must return new arrays "
+        names = changed[0] if len(changed) == 1 else ", ".join(changed[:-1]) + " and " + changed[-1]
+        names = ("input " if len(changed) == 1 else "inputs ") + names
+        return (f"your function changed its {names} in place; it must return new arrays "
                 f"and leave its inputs alone (write `w_new = w - ...`, not `w -= ...`)")
 
     # -- internals ------------------------------------------------------------
@@ -245,12 +247,12 @@ class Question:
 
     def _dtype_message(self, got, case):
         dtype = self._dtype(case)
-        if dtype != np.float32:
+        if dtype != np.float32 or not self.check_dtype:
             return None
         for name, g in zip(self.outputs, self._split(got)):
             a = np.asarray(g)
             if a.ndim > 0 and a.dtype != np.float32:
-                return (f"float32 inputs gave a {a.dtype} {name}: keep the input's dtype "
+                return (f"float32 inputs gave {name} as {a.dtype}: keep the input's dtype "
                         f"(use Python floats for constants; numpy 2 turns float32 * np.float64 into float64)")
         return None
 
@@ -298,6 +300,10 @@ class Question:
         if found:
             return False, f"it looks like {found[0].message}"
         return False, self._fallback(got, expected, case)
+
+    def summary(self, outputs):
+        """Extra words for the pass line (None: nothing to add)."""
+        return None
 
     def describe(self, case):
         """A short label for a case, for messages: its scalars and the shape and dtype of its arrays."""
@@ -385,7 +391,9 @@ def run(qid, fn, hidden=False):
                 msg = f"it looks like {(everywhere or found)[0].message}"
         return False, f"{FAIL} {name}: {msg} [check {i + 1}/{len(cases)}: {q.describe(case)}]"
     n = len(cases)
-    return True, f"{PASS} {name}: {n} check{'s' if n != 1 else ''} passed"
+    detail = q.summary([out for _, out, _ in results])
+    detail = f" ({detail})" if detail else ""
+    return True, f"{PASS} {name}: {n} check{'s' if n != 1 else ''} passed{detail}"
 
 
 def _checker(qid):
@@ -556,12 +564,6 @@ _RMSPROP_MISTAKES = [
     Mistake("eps_precedence", "eps is added to the whole step instead of to sqrt(s_t): "
             "check your brackets, lr * g / (np.sqrt(s) + eps)", eps_precedence=True),
 ]
-
-
-def _step_cases(qid, hidden, make, float32_names):
-    rng = _rng(qid, hidden)
-    cases = make(rng, hidden)
-    return cases
 
 
 def _rmsprop_cases(hidden):
@@ -834,6 +836,10 @@ class _CapstoneQuestion(Question):
                        f"parameter gets an Adam step each minibatch, that t counts steps from 1, and that "
                        f"v, s and t persist across minibatches")
 
+    def summary(self, outputs):
+        acc = min(self.accuracy(p) for p in outputs)
+        return f"test accuracy {acc:.3f}, needs >= {CAPSTONE_ACCURACY}"
+
     def describe(self, case):
         return f"epochs={case['epochs']}, lr={case['lr']:g}, seed={case['seed']}"
 
@@ -865,7 +871,7 @@ _register(_ScalarQuestion(
 
 _register(Question(
     "ema_debiased", "ema_debiased", 2, model=_ema_model, make_cases=_ema_cases, outputs=("averages",),
-    inputs=("xs",),
+    inputs=("xs",), check_dtype=False,
     mistakes=[
         Mistake("no_debias", "the bias correction is missing: divide a_t by 1 - beta**t", no_debias=True),
         Mistake("beta_on_new", "beta weights the new value instead of the old average: "
