@@ -33,6 +33,15 @@ __all__ = ["Optimizer", "SGD", "RMSProp", "RMSprop", "Adam", "AdamW", "Adagrad",
            "NonFiniteGradientError"]
 
 
+#: Elements updated at a time in a large parameter (5 float32 arrays of this size fit in L2).
+BLOCK = 1 << 15
+
+
+def _all_contiguous(p, g, st):
+    return p.flags.c_contiguous and g.flags.c_contiguous and all(
+        v.flags.c_contiguous for v in st.values() if isinstance(v, np.ndarray))
+
+
 class NonFiniteGradientError(FloatingPointError, ValueError):
     """A gradient contains NaN or inf; raised before any parameter is updated."""
 
@@ -131,25 +140,40 @@ class Optimizer:
         self._apply(self._check_grads(grads))
 
     def _apply(self, grads):
-        """The update loop, for callers that built ``grads`` themselves (no checks)."""
-        update, state, scratch = self._update, self.state, self._scratch
+        """The update loop, for callers that built ``grads`` themselves (no checks).
+
+        The math is elementwise, so a large parameter is updated block by block
+        (``BLOCK`` elements at a time): each block's arrays stay in the CPU cache
+        across the dozen in-place operations of a step, which is what makes a
+        step over 1e7 parameters fast. The result is identical either way.
+        """
+        update, state = self._update, self.state
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if g is None:
                 continue                                    # no gradient: no step, no count
             st = state[i]
             st["step"] += 1
-            buf = scratch[i]
-            if buf is None:
-                buf = scratch[i] = [np.empty_like(p), None]
-            update(p, g, st, buf)
+            bufs = self._scratch[i]
+            if bufs is None:
+                shape = p.shape if p.size <= BLOCK else (BLOCK,)
+                bufs = self._scratch[i] = [np.empty(shape, p.dtype), np.empty(shape, p.dtype)]
+            if p.size <= BLOCK or not _all_contiguous(p, g, st):
+                if bufs[0].shape != p.shape:
+                    bufs = [np.empty_like(p), np.empty_like(p)]
+                update(p, g, st, bufs)
+                continue
+            flat = {k: (v.reshape(-1) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+            pf, gf = p.reshape(-1), g.reshape(-1)
+            for lo in range(0, p.size, BLOCK):
+                hi = min(lo + BLOCK, p.size)
+                block = {k: (v[lo:hi] if isinstance(v, np.ndarray) else v) for k, v in flat.items()}
+                update(pf[lo:hi], gf[lo:hi], block, [b[:hi - lo] for b in bufs])
 
     def _with_l2(self, p, g, buf):
         """g + weight_decay * w, written to a scratch array (never into the caller's g)."""
         wd = self.defaults.get("weight_decay", 0.0)
         if not wd:
             return g
-        if buf[1] is None:
-            buf[1] = np.empty_like(p)
         np.multiply(p, wd, out=buf[1])
         buf[1] += g
         return buf[1]
@@ -254,7 +278,7 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=bool(nesterov)), check_finite)
 
     def _init_state(self, p):
-        return {"step": 0, "momentum_buffer": None}
+        return {"step": 0, "momentum_buffer": np.zeros_like(p) if self.defaults["momentum"] else None}
 
     def _update(self, p, g, st, buf):
         d = self.defaults
@@ -262,10 +286,7 @@ class SGD(Optimizer):
         if d["momentum"] == 0:
             F.gd_step(p, g, d["lr"], buf=buf[0])                        # w -= eta g_t
             return
-        first = st["momentum_buffer"] is None
-        if first:
-            st["momentum_buffer"] = np.empty_like(p)
-        F.momentum_step(p, g, st["momentum_buffer"], d["lr"], d["momentum"], first=first,
+        F.momentum_step(p, g, st["momentum_buffer"], d["lr"], d["momentum"], first=st["step"] == 1,
                         dampening=d["dampening"], nesterov=d["nesterov"], buf=buf[0])
 
 

@@ -51,17 +51,17 @@ def _ids(case):
     return name + "(" + ",".join(f"{k}={v}" for k, v in kw.items()) + ")"
 
 
-def run_both(name, kw, steps=300, dtype=np.float64, skip_every=0, seed=0):
+def run_both(name, kw, steps=300, dtype=np.float64, skip_every=0, seed=0, shapes=SHAPES):
     """Step optlib and torch on the same varied gradients; return (optlib params, torch params, start)."""
     rng = np.random.default_rng(seed)
-    start = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    start = [rng.standard_normal(s).astype(dtype) for s in shapes]
     ours = [x.copy() for x in start]
     theirs = [torch.tensor(x.copy()) for x in start]
     opt = getattr(optlib, name)(ours, **kw)
     ref = TORCH[name](theirs, **kw)
     for t in range(steps):
         scale = 10.0 ** rng.uniform(-2, 2)               # gradients of varied size
-        grads = [(scale * rng.standard_normal(s) + 0.3 * p).astype(dtype) for s, p in zip(SHAPES, ours)]
+        grads = [(scale * rng.standard_normal(s) + 0.3 * p).astype(dtype) for s, p in zip(shapes, ours)]
         if skip_every and t % skip_every == 1:
             grads[1] = None                               # a parameter without a gradient this step
         opt.step(grads)
@@ -87,6 +87,28 @@ def test_matches_torch_float64_300_steps(case):
 def test_matches_torch_when_a_parameter_has_no_gradient(case):
     # torch skips a parameter whose .grad is None: its step counter does not advance.
     assert rel_diff(*run_both(*case, steps=120, skip_every=3)) <= 1e-10
+
+
+@pytest.mark.parametrize("case", CASES[::2], ids=_ids)
+def test_large_parameters_updated_block_by_block_match_torch(case):
+    """Parameters larger than optimizers.BLOCK take the blocked path (last block partial)."""
+    n = optlib.optimizers.BLOCK
+    shapes = [(3, n // 2 + 7), (n + 5,), (4,)]
+    assert rel_diff(*run_both(*case, steps=12, shapes=shapes, skip_every=4)) <= 1e-10
+
+
+def test_non_contiguous_large_parameter_is_updated_correctly():
+    n = optlib.optimizers.BLOCK
+    base = np.ones((2 * n + 3, 2))
+    w = base.T                                   # a transposed view: not C-contiguous
+    ref = np.ones((2, 2 * n + 3))
+    g = np.linspace(-1, 1, w.size).reshape(w.shape)
+    o1, o2 = optlib.Adam([w], lr=0.1), optlib.Adam([ref], lr=0.1)
+    for _ in range(3):
+        o1.step([g])
+        o2.step([np.ascontiguousarray(g)])
+    np.testing.assert_array_equal(w, ref)
+    assert np.shares_memory(w, base)             # updated in place, through the view
 
 
 @pytest.mark.parametrize("case", CASES[::3], ids=_ids)
