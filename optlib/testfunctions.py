@@ -34,11 +34,11 @@ class TestFunction:
 class Quadratic(TestFunction):
     r"""An ill-conditioned quadratic :math:`f(x, y) = \tfrac12(a x^2 + b y^2)`.
 
-    Curvatures ``a`` and ``b`` (the Hessian's eigenvalues); ``condition`` = b/a.
-    Gradient descent diverges for lr > 2/max(a, b) and converges at rate
-    ``max |1 - lr * lambda|`` per step. ``Quadratic(condition=100)`` has
-    a = 0.01... scaled so that b = 1; the default ``Quadratic()`` is the notes'
-    ``0.1 x^2 + 2 y^2`` (a = 0.2, b = 4, condition 20).
+    Curvatures ``a`` and ``b`` are the Hessian's eigenvalues; the condition
+    number is max/min. Gradient descent diverges for lr > 2/max(a, b) and
+    converges at rate ``max |1 - lr * lambda|`` per step. The default
+    ``Quadratic()`` is ``0.1 x^2 + 2 y^2`` (a = 0.2, b = 4, condition 20);
+    ``Quadratic(condition=100)`` has a = 0.01, b = 1.
     """
 
     name = "quadratic"
