@@ -338,6 +338,16 @@ def _student_line(fn, exc):
     return f" (line {where[1]}: {src})" if src else f" (line {where[1]})"
 
 
+def _is_call_error(exc):
+    """Whether a TypeError was raised by the call itself (wrong parameter names or count)."""
+    tb = exc.__traceback__
+    depth = 0
+    while tb is not None:
+        depth += 1
+        tb = tb.tb_next
+    return depth <= 1
+
+
 def _call(question, fn, case):
     """Call ``fn`` on a deep copy of ``case``: (output, copy afterwards, error message or None)."""
     kwargs = copy.deepcopy(case)
@@ -349,7 +359,12 @@ def _call(question, fn, case):
     except Exception as exc:  # noqa: BLE001 - any error in student code becomes one line
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         text = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
-        return None, kwargs, f"raised {text}{_student_line(fn, exc)}"
+        where = _student_line(fn, exc)
+        if not where and isinstance(exc, TypeError) and _is_call_error(exc):
+            signature = ", ".join(case)
+            return None, kwargs, (f"could not be called ({text}): the function must be defined as "
+                                  f"def {question.function}({signature})")
+        return None, kwargs, f"raised {text}{where}"
     return out, kwargs, None
 
 

@@ -451,6 +451,14 @@ def test_step_ratio_named_when_no_known_mistake_fits():
     assert "your step is about 2x too large" in out, out
 
 
+def test_wrong_parameter_names_show_the_expected_signature():
+    def rmsprop_step(w, g, s, lr, alpha, eps):
+        return w, s
+    out = printed(checks.rmsprop_step, rmsprop_step)
+    assert "def rmsprop_step(w, g, s, lr, beta, eps)" in out, out
+    assert out.count("\n") == 1
+
+
 def test_not_implemented_is_one_short_line():
     def stub(w, g, v, s, t, lr, beta1, beta2, eps):
         # YOUR CODE HERE

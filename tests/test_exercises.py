@@ -210,3 +210,37 @@ def test_a_planted_mistake_in_the_notebook_fails_visibly_and_in_the_hidden_tests
     errors = [o for o in check.outputs if o.output_type == "error"]
     assert len(errors) == 1 and errors[0].ename == "AssertionError"
     assert "bias correction is missing" in errors[0].evalue
+
+
+def test_an_error_in_student_code_is_one_line_naming_the_line():
+    nb = read("exercises", "02_rmsprop_step.ipynb")
+    impl = next(c for c in nb.cells if nbgrader(c).get("grade_id") == "rmsprop_step_impl")
+    impl.source = impl.source.replace("raise NotImplementedError()", "s_new = beta * s + (1 - beta) * g**2\n"
+                                      "    return w - lr * g / np.sqrt(s_nwe), s_new")
+    nb = execute(nb)
+    check = next(c for c in nb.cells if nbgrader(c).get("grade_id") == "rmsprop_step_check")
+    assert [o.output_type for o in check.outputs] == ["stream"]
+    line = text_of(check)
+    assert line.count("\n") == 1
+    assert line.startswith("\u2717 rmsprop_step: raised NameError: name 's_nwe' is not defined (line 5: "
+                           "return w - lr * g / np.sqrt(s_nwe), s_new)"), line
+
+
+@pytest.mark.slow
+def test_nbgrader_generate_assignment_makes_the_same_exercises(tmp_path):
+    """An instructor with nbgrader gets exactly our exercises from solutions/ (no grader code involved)."""
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "source" / "ex"
+    source.mkdir(parents=True)
+    for p in SOLUTIONS:
+        shutil.copy(p, source / p.name)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "ex", "--force",
+                    f"--CourseDirectory.root={tmp_path}"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=300)
+    for p in SOLUTIONS:
+        released = (tmp_path / "release" / "ex" / p.name).read_bytes()
+        assert released == (ROOT / "exercises" / p.name).read_bytes(), p.name
