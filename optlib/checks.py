@@ -265,6 +265,14 @@ class Question:
         g0 = np.asarray(gots[self.outputs.index(wrong[0])], dtype=np.float64)
         if not np.all(np.isfinite(g0)) and np.all(np.isfinite(np.asarray(exps[self.outputs.index(wrong[0])]))):
             msg = f"{wrong[0]} contains nan or inf (a division by zero, or the square root of a negative number?)"
+        elif len(self.outputs) == 1 and g0.ndim >= 1 and g0.shape == np.shape(exps[0]) and len(g0) > 1:
+            e0 = np.asarray(exps[0], dtype=np.float64)
+            bad = [i for i in range(len(g0)) if not _close(g0[i], e0[i], dtype)]
+            if bad[0] > 0:
+                msg = (f"the first {bad[0]} value{'s are' if bad[0] > 1 else ' is'} right, "
+                       f"but value {bad[0] + 1} (t = {bad[0] + 1}) is not")
+            else:
+                msg = "the result is not right from the first value (t = 1) on"
         elif len(self.outputs) > 1 and right:
             msg = f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right, but {' and '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not"
         else:
@@ -453,8 +461,11 @@ def _f32(case, names):
 # ==========================================================================
 # 01  rms(x), ema_debiased(xs, beta)
 # ==========================================================================
-def _rms_model(x, *, no_sqrt=False, no_square=False, std=False, use_sum=False, abs_mean=False):
+def _rms_model(x, *, no_sqrt=False, no_square=False, std=False, use_sum=False, abs_mean=False,
+               use_len=False):
     x = np.asarray(x, dtype=np.float64)
+    if use_len:
+        return float(np.sqrt(np.sum(x * x) / len(x)))
     if std:
         return float(np.std(x))
     if abs_mean:
@@ -886,6 +897,8 @@ _register(_ScalarQuestion(
                 "(RMS^2 = variance + mean^2)", std=True),
         Mistake("sum", "you used the sum of squares instead of the mean: divide by the number of entries",
                 use_sum=True),
+        Mistake("use_len", "you divided by len(x), the length of the first axis only; the mean is over "
+                "all x.size entries", use_len=True),
         Mistake("abs_mean", "this is the mean absolute value; the RMS squares, averages, then takes "
                 "the square root", abs_mean=True),
     ]))

@@ -118,6 +118,10 @@ def rms_sum(x):
     return float(np.sqrt(np.sum(x**2)))
 
 
+def rms_len(x):
+    return float(np.sqrt(np.sum(x**2) / len(x)))
+
+
 def rms_abs_mean(x):
     return float(np.mean(np.abs(x)))
 
@@ -352,6 +356,7 @@ PLANTED = [
     ("rms", "std", rms_std, "standard deviation", False),
     ("rms", "sum", rms_sum, "sum of squares instead of the mean", False),
     ("rms", "abs_mean", rms_abs_mean, "mean absolute value", False),
+    ("rms", "use_len", rms_len, "divided by len(x)", True),
     ("ema_debiased", "no_debias", ema_no_debias, "bias correction is missing", False),
     ("ema_debiased", "beta_on_new", ema_beta_on_new, "beta weights the new value", False),
     ("ema_debiased", "t_minus_one", ema_t_from_zero, "t is off by one", False),
@@ -457,6 +462,17 @@ def test_wrong_parameter_names_show_the_expected_signature():
     out = printed(checks.rmsprop_step, rmsprop_step)
     assert "def rmsprop_step(w, g, s, lr, beta, eps)" in out, out
     assert out.count("\n") == 1
+
+
+def test_a_sequence_names_the_first_wrong_step():
+    def ema_debiased(xs, beta):            # forgets the old average after step 2
+        a, out = np.zeros_like(xs[0]), np.empty_like(xs)
+        for t in range(1, len(xs) + 1):
+            a = beta * a + (1 - beta) * xs[t - 1] if t <= 2 else (1 - beta) * xs[t - 1]
+            out[t - 1] = a / (1 - beta**t)
+        return out
+    out = printed(checks.ema_debiased, ema_debiased)
+    assert "the first 2 values are right, but value 3 (t = 3) is not" in out, out
 
 
 def test_not_implemented_is_one_short_line():
