@@ -553,15 +553,14 @@ def _ema_cases(hidden):
 # ==========================================================================
 def _rmsprop_model(w, g, s, lr, beta, eps, *, eps_in_sqrt=False, beta_on_new=False,
                    g_not_squared=False, no_sqrt=False, old_s=False, sign=1.0,
-                   eps_precedence=False, bias_correct=False):
+                   eps_precedence=False, no_eps=False):
     w, g, s = (np.asarray(a, dtype=np.float64) for a in (w, g, s))
+    eps = 0.0 if no_eps else eps
     if beta_on_new:
         s1 = (1.0 - beta) * s + beta * (g if g_not_squared else g * g)
     else:
         s1 = beta * s + (1.0 - beta) * (g if g_not_squared else g * g)
     d = s if old_s else s1
-    if bias_correct:
-        d = d / (1.0 - beta)
     if no_sqrt:
         den = d + eps
     elif eps_in_sqrt:
@@ -588,6 +587,8 @@ _RMSPROP_MISTAKES = [
             old_s=True),
     Mistake("sign", "the step has the wrong sign: w_t = w_{t-1} MINUS the step (descent goes downhill)",
             sign=-1.0),
+    Mistake("no_eps", "eps is missing: divide by sqrt(s_t) + eps (without it a zero gradient with "
+            "s = 0 gives 0/0 = nan)", no_eps=True),
     Mistake("eps_precedence", "eps is added to the whole step instead of to sqrt(s_t): "
             "check your brackets, lr * g / (np.sqrt(s) + eps)", eps_precedence=True),
 ]
@@ -619,8 +620,9 @@ def _rmsprop_cases(hidden):
 def _adam_model(w, g, v, s, t, lr, beta1, beta2, eps, weight_decay=None, *,
                 eps_in_sqrt=False, bias="both", t_shift=0, swap=False, v_on_new=False,
                 s_on_new=False, g_not_squared=False, no_sqrt=False, old_moments=False, sign=1.0,
-                eps_precedence=False, eps_hat=False, decay="adamw", return_hat=False):
+                eps_precedence=False, eps_hat=False, decay="adamw", return_hat=False, no_eps=False):
     w, g, v, s = (np.asarray(a, dtype=np.float64) for a in (w, g, v, s))
+    eps = 0.0 if no_eps else eps
     if weight_decay is not None:
         if decay == "adamw":
             w = w * (1.0 - lr * weight_decay)
@@ -678,6 +680,8 @@ _ADAM_MISTAKES = [
             no_sqrt=True),
     Mistake("old_moments", "the step uses the old v_{t-1} and s_{t-1}: update both moments first",
             old_moments=True),
+    Mistake("no_eps", "eps is missing: divide by sqrt(s_hat) + eps (without it a zero gradient with "
+            "s = 0 gives 0/0 = nan)", no_eps=True),
     Mistake("return_hat", "you returned the bias-corrected v_hat and s_hat; return the raw v_t and s_t "
             "(the next step updates the raw averages)", return_hat=True),
     Mistake("sign", "the step has the wrong sign: w_t = w_{t-1} MINUS the step", sign=-1.0),
@@ -731,6 +735,10 @@ def _adam_cases(hidden, weight_decay=None, qid="adam_step"):
         zero = dict(case((3,), 5, lr=0.01))
         zero["g"] = np.zeros(3)
         cases.append(zero)
+        fresh = dict(case((4,), 1, lr=0.01))        # a weight whose gradient has always been 0
+        fresh["g"] = np.array([0.0, 1.0, 0.0, -2.0])
+        fresh["v"], fresh["s"] = np.zeros(4), np.zeros(4)
+        cases.append(fresh)
     return cases
 
 

@@ -204,14 +204,20 @@ def rp_sign(w, g, s, lr, beta, eps):
     return w + lr * g / (np.sqrt(s) + eps), s
 
 
+def rp_no_eps(w, g, s, lr, beta, eps):
+    s = beta * s + (1 - beta) * g**2
+    return w - lr * g / np.sqrt(s), s
+
+
 def rp_eps_precedence(w, g, s, lr, beta, eps):
     s = beta * s + (1 - beta) * g**2
     return w - (lr * g / np.sqrt(s) + eps), s
 
 
 def _adam_variant(*, eps_in=False, bc1=True, bc2=True, dt=0, swap=False, v_new_w=False, s_new_w=False,
-                  gsq=True, sqrt=True, old=False, sign=-1, eps_prec=False, keras=False):
+                  gsq=True, sqrt=True, old=False, sign=-1, eps_prec=False, keras=False, no_eps=False):
     def adam_step(w, g, v, s, t, lr, beta1, beta2, eps):
+        eps = 0.0 if no_eps else eps
         b1, b2 = (beta2, beta1) if swap else (beta1, beta2)
         v_new = (1 - b1) * v + b1 * g if v_new_w else b1 * v + (1 - b1) * g
         gg = g**2 if gsq else g
@@ -370,6 +376,8 @@ PLANTED = [
     ("rmsprop_step", "old_s", rp_old_s, "old s_{t-1}", False),
     ("rmsprop_step", "sign", rp_sign, "wrong sign", False),
     ("rmsprop_step", "eps_precedence", rp_eps_precedence, "brackets", False),
+    ("rmsprop_step", "no_eps", rp_no_eps, "eps is missing", False),
+    ("adam_step", "no_eps", _adam_variant(no_eps=True), "eps is missing", False),
     ("adam_step", "no_bias_correction", _adam_variant(bc1=False, bc2=False), "bias correction is missing", False),
     ("adam_step", "bias_v_only", _adam_variant(bc2=False), "only v is bias-corrected", False),
     ("adam_step", "bias_s_only", _adam_variant(bc1=False), "only s is bias-corrected", False),
