@@ -231,6 +231,8 @@ def _digits(dtype):
 def build_model(model="mlp", hidden=32, seed=0, dtype="float64"):
     """The networks of the parity runs, for 8x8 digits (64 inputs, 10 classes), initialised from ``seed``.
 
+    Seeds torch's global generator (``torch.manual_seed(seed)``) to do so.
+
     ``"mlp"``: Linear(64, hidden) - tanh - Linear(hidden, 10).
     ``"cnn"``: Conv2d(1, 8, 3, padding 1) - ReLU - MaxPool 2 - Linear(128, 10) (input reshaped to 1x8x8).
     """
