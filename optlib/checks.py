@@ -139,11 +139,10 @@ class Question:
     """
 
     def __init__(self, qid, function, points, *, model, make_cases, outputs, inputs=(),
-                 mistakes=(), step_of=None, title=None, check_dtype=True):
+                 mistakes=(), step_of=None, check_dtype=True):
         self.qid = qid
         self.function = function
         self.points = points
-        self.title = title or function
         self._model = model
         self._make_cases = make_cases
         self.outputs = tuple(outputs)
@@ -386,16 +385,14 @@ def run(qid, fn, hidden=False):
         if fn is ref:
             return False, f"{FAIL} {name}: that is optlib's own {ref.__name__}; write your own"
     cases = q.cases(hidden)
-    results = []
-    for i, case in enumerate(cases):
-        out, after, err = _call(q, fn, case)
-        if err == "not implemented yet":
-            return False, f"{name}: not implemented yet"
+    results = [(case, *_call(q, fn, case)) for case in cases]
+    if any(err == "not implemented yet" for *_, err in results):
+        return False, f"{name}: not implemented yet"
+    answered = [(case, out, after) for case, out, after, err in results if err is None]
+    # The first failing case, in order; a mistake is named when it explains every answered case.
+    for i, (case, out, after, err) in enumerate(results):
         if err:
             return False, f"{FAIL} {name}: {err} [check {i + 1}/{len(cases)}: {q.describe(case)}]"
-        results.append((case, out, after))
-    # First failing case, in order; a mistake is named when it explains every case.
-    for i, (case, out, after) in enumerate(results):
         expected = q.reference(**case)
         ok, msg = q._compare(out, expected, case, mistakes=None)
         if ok:
@@ -410,12 +407,12 @@ def run(qid, fn, hidden=False):
             everywhere = [m for m in found
                           if all(q._structure(o, q._evaluate(c, **m.flags), c) is None
                                  and q._values_match(o, q._evaluate(c, **m.flags), c)
-                                 for c, o, _ in results)]
+                                 for c, o, _ in answered)]
             if everywhere or found:
                 msg = f"it looks like {(everywhere or found)[0].message}"
         return False, f"{FAIL} {name}: {msg} [check {i + 1}/{len(cases)}: {q.describe(case)}]"
     n = len(cases)
-    detail = q.summary([out for _, out, _ in results])
+    detail = q.summary([out for _, out, _ in answered])
     detail = f" ({detail})" if detail else ""
     return True, f"{PASS} {name}: {n} check{'s' if n != 1 else ''} passed{detail}"
 
@@ -440,10 +437,10 @@ def _checker(qid):
 # Case helpers
 # --------------------------------------------------------------------------
 def _rng(qid, hidden):
-    return np.random.default_rng(hash_str(qid))  # hidden cases continue the visible stream
+    return np.random.default_rng(_stable_hash(qid))  # hidden cases continue the visible stream
 
 
-def hash_str(s):
+def _stable_hash(s):
     """A stable hash of a string (Python's hash() of str changes between runs)."""
     h = 0
     for ch in s.encode():
