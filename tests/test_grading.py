@@ -42,40 +42,15 @@ grade = _load_grade_module()
 # ---------------------------------------------------------------------------
 # Building submissions from the release
 # ---------------------------------------------------------------------------
-_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.M)
-
-
-def solution_sources(name):
-    """grade_id -> the instructor's answer (solution markers removed) for solutions/<name>."""
-    nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: _MARKERS.sub("", c.source)
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+solution_sources = grade.solution_sources
 
 
 def submission(name, solved=True, replace=None, drop=(), after=None, slow=0):
-    """exercises/<name> as a student would hand it in.
-
-    solved: fill every solution cell with the instructor's answer;
-    replace: {grade_id: new source}; drop: grade ids of cells to delete;
-    after: {grade_id: source of a new code cell inserted after that cell};
-    slow: that many more cells, each sleeping 3 s, after the setup cell.
-    """
-    nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
-    answers = solution_sources(name) if solved else {}
-    answers.update(replace or {})
-    cells = []
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in drop:
-            continue
-        if gid in answers:
-            cell.source = answers[gid]
-        cells.append(cell)
-        if gid and gid.endswith("_setup"):
-            cells += [nbformat.v4.new_code_cell("import time\ntime.sleep(3)") for _ in range(slow)]
-        if gid in (after or {}):
-            cells.append(nbformat.v4.new_code_cell(after[gid]))
-    nb.cells = cells
+    """grade.make_submission, plus `slow` cells sleeping 3 s each after the setup cell."""
+    nb = grade.make_submission(name, solved=solved, replace=replace, drop=drop, after=after)
+    if slow:
+        at = next(i for i, c in enumerate(nb.cells) if (grade.grade_id(c) or "").endswith("_setup"))
+        nb.cells[at + 1:at + 1] = [nbformat.v4.new_code_cell("import time\ntime.sleep(3)") for _ in range(slow)]
     return nb
 
 
@@ -348,3 +323,20 @@ def test_gradebook_is_replaced_atomically(tmp_path, monkeypatch):
         grade.write_gradebook([row, row], ["adam_step"], out)
     assert out.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["gradebook.csv"]
+
+
+def test_kernels_started_from_scratch_grade_alike(tmp_path):
+    """--no-fork (every kernel a fresh process, no warm zygote) gives the same rows."""
+    for student, nb in (("good", submission("03_adam_step")),
+                        ("reference", submission("03_adam_step", replace={"adam_step_impl": ALIAS_REFERENCE}))):
+        (tmp_path / student).mkdir()
+        nbformat.write(nb, tmp_path / student / "03_adam_step.ipynb")
+    out = tmp_path / "gradebook.csv"
+    proc = subprocess.run([sys.executable, str(GRADE), str(tmp_path), "--no-fork", "--jobs", "2", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert (rows["good"]["status"], rows["good"]["adam_step"]) == ("ok", "4")
+    assert (rows["reference"]["status"], rows["reference"]["adam_step"]) == ("tampered", "0")
+    assert "calls optlib.functional.adam_step" in rows["reference"]["message"]

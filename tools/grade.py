@@ -62,6 +62,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,7 @@ SEVERITY = {s: i for i, s in enumerate(STATUSES)}
 MESSAGE_CHARS = 300          # the CSV's message column is cut to this length
 MAX_NOTEBOOK_BYTES = 50_000_000
 MAX_OUTPUT_FILE_BYTES = 64_000_000   # a question's output file from the kernel
+FORK_KERNELS = True          # start kernels as forks of a warm zygote (see below)
 INTERRUPT_GRACE = 5.0        # seconds a kernel gets to stop after a cell's time limit
 
 
@@ -264,6 +266,146 @@ del _grader_sys, _grader_types, _grader_mod
 COLLECT_CELL = """\
 __import__("sys").modules["_course_grader"].collect({qid!r}, globals())
 """
+
+
+# ---------------------------------------------------------------------------
+# Warm kernels. Starting a python3 kernel costs 1-2 s of CPU (ipykernel,
+# IPython, then numpy and optlib in the first cell). Each grading worker keeps
+# one "zygote" process that has imported all that once; every submission's
+# kernel is a fork of it (its own process and memory: what a student's code
+# does there cannot reach the zygote, the worker or another kernel), running
+# ipykernel's normal start-up with the connection file jupyter_client wrote.
+# --no-fork launches every kernel the ordinary way instead.
+# ---------------------------------------------------------------------------
+ZYGOTE_SOURCE = r"""
+import json, os, signal, sys
+if sys.path and sys.path[0] == "":    # as ipykernel_launcher does: never import from the cwd
+    del sys.path[0]
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+import importlib, importlib.util
+for _name in ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+              "IPython.core.interactiveshell", "IPython.core.debugger", "sqlite3", "psutil", "pdb",
+              "numpy", "optlib", "optlib.functional", "optlib.optimizers", "optlib.models",
+              "optlib.data", "optlib.checks"):
+    try:
+        importlib.import_module(_name)
+    except Exception:
+        pass
+_launcher = importlib.util.find_spec("ipykernel_launcher").origin
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)      # kernels are reaped automatically
+requests, replies = sys.stdin.buffer, sys.stdout
+replies.write("ready\n"); replies.flush()
+for line in requests:
+    req = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.environ.clear()
+            os.environ.update(req["env"])
+            os.chdir(req["cwd"])
+            sys.argv = [_launcher, *req["argv"]]
+            sys.stdin = open(os.devnull)
+            from ipykernel.kernelapp import IPKernelApp
+            IPKernelApp.launch_instance()
+        finally:
+            os._exit(0)
+    replies.write(json.dumps({"pid": pid}) + "\n"); replies.flush()
+"""
+
+_ZYGOTE = None
+
+
+def _zygote():
+    """This worker's zygote process (started on first use)."""
+    global _ZYGOTE
+    if _ZYGOTE is None or _ZYGOTE.poll() is not None:
+        proc = subprocess.Popen([sys.executable, "-c", ZYGOTE_SOURCE], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                cwd=tempfile.gettempdir(), text=True, bufsize=1)
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("kernel zygote did not start")
+        _ZYGOTE = proc
+    return _ZYGOTE
+
+
+class _ForkedProcess:
+    """The little of subprocess.Popen that jupyter_client uses, for a forked kernel
+    (a child of the zygote, which reaps it: poll() asks whether the pid still exists)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode = None
+        self.stdin = self.stdout = self.stderr = None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = -9
+            except PermissionError:
+                pass
+        return self.returncode
+
+    def wait(self, timeout=None):
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum):
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+def _forking_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkProvisioner(LocalProvisioner):
+        async def launch_kernel(self, cmd, **kwargs):
+            argv = cmd[cmd.index("ipykernel_launcher") + 1:] if "ipykernel_launcher" in cmd else cmd[3:]
+            env = {str(k): str(v) for k, v in (kwargs.get("env") or os.environ).items()}
+            cwd = str(kwargs.get("cwd") or os.getcwd())
+            try:
+                z = _zygote()
+                z.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
+                z.stdin.flush()
+                pid = int(json.loads(z.stdout.readline())["pid"])
+            except Exception:                        # no zygote: start the kernel the usual way
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = _ForkedProcess(pid)
+            self.pid = self.pgid = pid              # the kernel leads its own process group
+            self.cwd = cwd
+            return self.connection_info
+
+    class ForkingKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            if self.provisioner is None:
+                import uuid
+                self.kernel_id = self.kernel_id or str(uuid.uuid4())
+                self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
+                                                   kernel_spec=self.kernel_spec, parent=self)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return ForkingKernelManager
 
 
 # ---------------------------------------------------------------------------
@@ -483,7 +625,10 @@ async def run_kernel(cells, labels, workdir: Path, cell_timeout: float, deadline
                      record_timing=False, shell_timeout_interval=1,
                      error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []},
                      shutdown_kernel="immediate",
+                     extra_arguments=["--HistoryManager.hist_file=:memory:"],
                      resources={"metadata": {"path": str(workdir)}})
+    if FORK_KERNELS:
+        client.kernel_manager_class = _forking_manager_class()
     errors = []
 
     def on_cell_error(cell, cell_index, execute_reply):
@@ -737,6 +882,45 @@ def _releases(release_dir: str) -> dict[str, Release]:
 
 
 # ---------------------------------------------------------------------------
+# Made-up submissions (for the tests and the benchmark)
+# ---------------------------------------------------------------------------
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+
+
+def solution_sources(name: str, solutions_dir: Path = ROOT / "solutions") -> dict[str, str]:
+    """grade_id -> the instructor's answer, solution markers removed, for solutions/<name>.ipynb."""
+    import nbformat
+    nb = nbformat.read(solutions_dir / f"{name}.ipynb", as_version=4)
+    return {grade_id(c): _SOLUTION_MARKERS.sub("", c.source) for c in nb.cells
+            if ((c.metadata.get("nbgrader") or {}).get("solution") and grade_id(c))}
+
+
+def make_submission(name: str, solved: bool = True, replace=None, drop=(), after=None,
+                    release_dir: Path = DEFAULT_RELEASE):
+    """exercises/<name> as a student could hand it in.
+
+    solved: every answer cell holds the instructor's answer (else the stub);
+    replace: {grade_id: new source}; drop: grade ids of cells to delete;
+    after: {grade_id: source of a new code cell inserted after that cell}."""
+    import nbformat
+    nb = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
+    answers = solution_sources(name) if solved else {}
+    answers.update(replace or {})
+    cells = []
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid in drop:
+            continue
+        if gid in answers:
+            cell.source = answers[gid]
+        cells.append(cell)
+        if gid in (after or {}):
+            cells.append(nbformat.v4.new_code_cell(after[gid]))
+    nb.cells = cells
+    return nb
+
+
+# ---------------------------------------------------------------------------
 # The class: discovery, process pool, gradebook
 # ---------------------------------------------------------------------------
 def find_submissions(root: Path) -> list[Path]:
@@ -831,11 +1015,15 @@ def main(argv=None) -> int:
     ap.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per notebook (default 120)")
     ap.add_argument("--release", type=Path, default=DEFAULT_RELEASE, help="release notebooks (default: exercises/)")
+    ap.add_argument("--no-fork", action="store_true",
+                    help="start every kernel from scratch instead of forking a warm one (slower)")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     if not a.submissions.is_dir():
         ap.error(f"{a.submissions} is not a folder")
     out = a.output or a.submissions / "gradebook.csv"
+    global FORK_KERNELS
+    FORK_KERNELS = not a.no_fork
     os.environ.setdefault("MPLBACKEND", "Agg")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")

@@ -1,0 +1,190 @@
+"""Grading a class: tools/grade.py against `nbgrader autograde`, same 30 notebooks, one run.
+
+    .venv/bin/python benchmarks/bench_grading.py [--students 10] [--jobs N]
+
+Builds a class of made-up honest submissions from exercises/ and solutions/
+(10 students x 3 notebooks: 01_rms_and_ema, 03_adam_step, 04_momentum_adamw;
+each notebook solved, left unsolved, or with a typical mistake in one answer),
+then grades it twice, each from a cold start in a fresh process:
+
+* nbgrader 0.9.6: a course directory in a temporary folder (nbgrader_config.py,
+  source/ from solutions/, `nbgrader generate_assignment`, the notebooks in
+  submitted/<student>/exercises/), timed over `nbgrader autograde exercises`;
+* `tools/grade.py` on the same submitted/ folder, with --jobs (default: all
+  cores) and again with --jobs 1 (what a single core gives).
+
+Both use a 30 s cell time limit. Prints both wall times, the ratio (target:
+tools/grade.py >= 3x faster), whether the two agree on every question's
+points, and a README-ready table. Timings depend on the machine's load.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("course_grade", ROOT / "tools" / "grade.py")
+grade = importlib.util.module_from_spec(spec)
+sys.modules["course_grade"] = grade
+spec.loader.exec_module(grade)
+
+ASSIGNMENT = "exercises"
+NOTEBOOKS = ["01_rms_and_ema", "03_adam_step", "04_momentum_adamw"]
+CELL_TIMEOUT = 30
+
+# One typical mistake per answer cell (each is diagnosed by optlib.checks).
+MISTAKES = {
+    "rms_impl": "def rms(x):\n    return float(np.std(x))\n",
+    "ema_debiased_impl": (
+        "def ema_debiased(xs, beta):\n"
+        "    out, a = np.empty_like(xs, dtype=float), 0.0\n"
+        "    for t, x in enumerate(xs, start=1):\n"
+        "        a = beta * a + (1 - beta) * x\n"
+        "        out[t - 1] = a                      # no bias correction\n"
+        "    return out\n"),
+    "adam_step_impl": (
+        "def adam_step(w, g, v, s, t, lr, beta1, beta2, eps):\n"
+        "    v_new = beta1 * v + (1.0 - beta1) * g\n"
+        "    s_new = beta2 * s + (1.0 - beta2) * g * g\n"
+        "    w_new = w - lr * v_new / (np.sqrt(s_new + eps))   # eps inside, no correction\n"
+        "    return w_new, v_new, s_new\n"),
+    "momentum_step_impl": (
+        "def momentum_step(w, g, v, lr, beta):\n"
+        "    v_new = beta * v + (1 - beta) * g         # the notes' EMA, not torch's buffer\n"
+        "    return w - lr * v_new, v_new\n"),
+}
+
+
+def build_class(submitted: Path, students: int) -> dict:
+    """submitted/<student>/exercises/<nb>.ipynb; returns {(student, nb): kind}."""
+    kinds = {}
+    for i in range(students):
+        student = f"student{i:02d}"
+        for j, name in enumerate(NOTEBOOKS):
+            kind = ("solved", "unsolved", "mistaken")[(i + j) % 3]
+            if kind == "mistaken":
+                answers = grade.solution_sources(name)
+                wrong = [gid for gid in answers if gid in MISTAKES][: 1 + (i % 2)]
+                nb = grade.make_submission(name, replace={gid: MISTAKES[gid] for gid in wrong})
+            else:
+                nb = grade.make_submission(name, solved=(kind == "solved"))
+            path = submitted / student / ASSIGNMENT / f"{name}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+            kinds[student, name] = kind
+    return kinds
+
+
+def nbgrader_course(course: Path) -> dict:
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    for name in NOTEBOOKS:
+        shutil.copy(ROOT / "solutions" / f"{name}.ipynb", course / "source" / ASSIGNMENT)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"
+        f"c.Execute.timeout = {CELL_TIMEOUT}\n"
+        "c.Execute.interrupt_on_timeout = True\n")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    return env
+
+
+def run(cmd, cwd, env, log: Path) -> float:
+    t0 = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n" + log.read_text()[-3000:])
+    return seconds
+
+
+def nbgrader_scores(course: Path, kinds: dict) -> dict:
+    from nbgrader.api import Gradebook
+    releases = grade.load_releases(ROOT / "exercises")
+    scores = {}
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        for student, name in kinds:
+            for qid in releases[name].questions:
+                g = gb.find_grade(f"{qid}_check", name, ASSIGNMENT, student)
+                scores[student, name, qid] = float(g.score)
+    return scores
+
+
+def our_scores(csv_path: Path) -> tuple[dict, dict]:
+    scores, statuses = {}, {}
+    with open(csv_path, newline="") as f:
+        for row in csv.DictReader(f):
+            statuses[row["student"], row["notebook"]] = row["status"]
+            for key, value in row.items():
+                if key not in ("student", "notebook", "total", "max", "status", "message") and value:
+                    scores[row["student"], row["notebook"], key] = float(value)
+    return scores, statuses
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--students", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        course = Path(tmp) / "course"
+        env = nbgrader_course(course)
+        kinds = build_class(course / "submitted", a.students)
+        n = len(kinds)
+        counts = {k: list(kinds.values()).count(k) for k in ("solved", "unsolved", "mistaken")}
+        print(f"{n} notebooks ({a.students} students x {len(NOTEBOOKS)}): "
+              + ", ".join(f"{v} {k}" for k, v in counts.items())
+              + f"; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+        nbg = shutil.which("nbgrader", path=env["PATH"])
+        run([nbg, "generate_assignment", ASSIGNMENT, "--force"], course, env, Path(tmp) / "generate.log")
+
+        t_nbgrader = run([nbg, "autograde", ASSIGNMENT], course, env, Path(tmp) / "autograde.log")
+        print(f"nbgrader autograde: {t_nbgrader:6.1f} s")
+        out = Path(tmp) / "gradebook.csv"
+        t_ours = run([sys.executable, str(ROOT / "tools" / "grade.py"), str(course / "submitted"),
+                      "-o", str(out), "--jobs", str(a.jobs), "--cell-timeout", str(CELL_TIMEOUT), "-q"],
+                     ROOT, env, Path(tmp) / "grade.log")
+        print(f"tools/grade.py:     {t_ours:6.1f} s (--jobs {a.jobs})")
+        out1 = Path(tmp) / "gradebook1.csv"
+        t_one = run([sys.executable, str(ROOT / "tools" / "grade.py"), str(course / "submitted"),
+                     "-o", str(out1), "--jobs", "1", "--cell-timeout", str(CELL_TIMEOUT), "-q"],
+                    ROOT, env, Path(tmp) / "grade1.log")
+        print(f"tools/grade.py:     {t_one:6.1f} s (--jobs 1)")
+
+        theirs = nbgrader_scores(course, kinds)
+        ours, statuses = our_scores(out)
+        disagree = [(k, ours.get(k), v) for k, v in sorted(theirs.items()) if ours.get(k) != v]
+        if our_scores(out1) != (ours, statuses):
+            disagree.append(("--jobs 1 and --jobs N give different gradebooks", None, None))
+        not_ok = {k: s for k, s in statuses.items() if s != "ok"}
+        ratio = t_nbgrader / t_ours
+        print(f"ratio: {ratio:.1f}x faster (target >= 3x)")
+        print(f"scores: {len(theirs) - len(disagree)}/{len(theirs)} questions agree"
+              + ("" if not disagree else f"; differ: {disagree[:5]}")
+              + ("" if not not_ok else f"; statuses not ok: {not_ok}"))
+        print()
+        print(f"| grader ({n} notebooks, {os.cpu_count()} cores) | wall time | per notebook | scores |")
+        print("|---|---|---|---|")
+        print(f"| `nbgrader autograde` (nbgrader 0.9.6) | {t_nbgrader:.1f} s | {t_nbgrader / n:.2f} s | reference |")
+        agree = "agree" if not disagree else f"{len(disagree)} differ"
+        print(f"| `tools/course grade` (`--jobs {a.jobs}`) | {t_ours:.1f} s | {t_ours / n:.2f} s | "
+              f"{agree} ({len(theirs)} questions) |")
+        print(f"| `tools/course grade` (`--jobs 1`) | {t_one:.1f} s | {t_one / n:.2f} s | same as above |")
+        print(f"| speed-up (`--jobs {a.jobs}` / `--jobs 1`) | {ratio:.1f}x / {t_nbgrader / t_one:.1f}x | | |")
+        return 0 if not disagree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
