@@ -128,7 +128,7 @@ def our_scores(csv_path: Path) -> tuple[dict, dict]:
         for row in csv.DictReader(f):
             statuses[row["student"], row["notebook"]] = row["status"]
             for key, value in row.items():
-                if key not in ("student", "notebook", "total", "max", "status", "message") and value:
+                if key not in ("student", "notebook", "file", "total", "max", "status", "message") and value:
                     scores[row["student"], row["notebook"], key] = float(value)
     return scores, statuses
 

@@ -85,6 +85,28 @@ def adam_step(w, g, v, s, t, lr, beta1, beta2, eps):
     return w, v, s
 '''
 
+FRESH_COPY = '''\
+import importlib.util, os
+import optlib
+_spec = importlib.util.spec_from_file_location(
+    "my_functional", os.path.join(os.path.dirname(optlib.__file__), "functional.py"))
+_mine = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mine)
+
+def adam_step(w, g, v, s, t, lr, beta1, beta2, eps):
+    w, v, s = w.copy(), v.copy(), s.copy()
+    _mine.adam_step(w, g, v, s, t, lr, beta1, beta2, eps)
+    return w, v, s
+'''
+
+CHECKS_REFERENCE = '''\
+from optlib import checks as _c
+
+def adam_step(w, g, v, s, t, lr, beta1, beta2, eps):
+    return _c.QUESTIONS["adam_step"].reference(w=w, g=g, v=v, s=s, t=t, lr=lr,
+                                               beta1=beta1, beta2=beta2, eps=eps)
+'''
+
 CELL_TIMEOUT = 6
 NOTEBOOK_TIMEOUT = 20
 
@@ -109,6 +131,8 @@ def build_class(root: Path):
             "adam_step_impl": solution_sources(s03)["adam_step_impl"].replace("def adam_step", "def my_adam_step")})),
         "cheat": (s03, submission(s03, replace={"adam_step_impl": WRONG_ADAM}, after={"adam_step_impl": CHEAT_CELL})),
         "reference": (s03, submission(s03, replace={"adam_step_impl": ALIAS_REFERENCE})),
+        "freshcopy": (s03, submission(s03, replace={"adam_step_impl": FRESH_COPY})),
+        "checksref": (s03, submission(s03, replace={"adam_step_impl": CHECKS_REFERENCE})),
         "chatty": (s03, submission(s03, after={"adam_step_impl": "for i in range(60000):\n    print('x' * 100)"})),
         "empty": (s03, b""),
         "corrupt": (s03, None),
@@ -148,12 +172,13 @@ def points(row, qid):
 
 def test_one_row_per_submission_and_the_columns(gradebook):
     rows, out, proc = gradebook
-    assert len(rows) == 16
+    assert len(rows) == 18
     header = next(csv.reader(open(out)))
-    assert header[:2] == ["student", "notebook"]
+    assert header[:3] == ["student", "notebook", "file"]
+    assert rows["good03"]["file"] == os.path.join("good03", "03_adam_step.ipynb")
     assert header[-4:] == ["total", "max", "status", "message"]
     assert {"rms", "ema_debiased", "adam_step"} <= set(header)
-    assert "graded 16 notebooks" in proc.stdout
+    assert "graded 18 notebooks" in proc.stdout
     # only the gradebook is left next to it (atomic write: no temporary file)
     assert [p.name for p in out.parent.iterdir()] == ["gradebook.csv"]
 
@@ -243,6 +268,15 @@ def test_calling_optlib_reference_scores_zero(gradebook):
     row = gradebook[0]["reference"]
     assert row["status"] == "tampered"
     assert "calls optlib.functional.adam_step" in row["message"]
+    assert points(row, "adam_step") == 0
+
+
+@pytest.mark.parametrize("student, called", [("freshcopy", "optlib.functional.adam_step"),
+                                              ("checksref", "optlib.checks.reference")])
+def test_calling_a_copy_of_the_reference_or_the_checker_scores_zero(gradebook, student, called):
+    row = gradebook[0][student]
+    assert row["status"] == "tampered"
+    assert row["message"] == f"adam_step: calls {called}"
     assert points(row, "adam_step") == 0
 
 

@@ -14,32 +14,44 @@ e.g. ``03_adam``), else from the nbgrader grade ids of its cells.
 How a notebook is graded (the student's kernel is never trusted):
 
 1. the student's code cells run in a fresh ``python3`` kernel (nbclient), in a
-   private temporary folder, each with a time limit (``--cell-timeout``) and
-   the whole notebook with another (``--timeout``); errors do not stop the run.
-   The locked check cells are not run: they are the student's feedback only.
-   A deleted or edited check cell is restored from the release notebook
-   (``exercises/``) in the record and flagged (``cells missing``/``tampered``);
-   the rest is graded as usual.
-2. one injected collection cell per question loads the case inputs from a file
-   the grader wrote, calls the student's function on deep copies of them, and
-   writes the outputs to a JSON file (numbers and arrays only, never pickle).
-   While the student's function runs, the optlib functions it must not call
-   (``optlib.checks.REFERENCE_FUNCTIONS``) have their code swapped for a trap,
-   and a profile hook also catches calls to fresh copies of them and to
-   ``optlib.checks``: such a question scores 0, "calls optlib.<name>".
+   private temporary folder. A cell over ``--cell-timeout`` is interrupted and
+   the run goes on; a kernel that ignores the interrupt, or a notebook over
+   ``--timeout``, is killed. Errors do not stop the run. The release's locked
+   cells (``exercises/``) are authoritative: a locked setup cell runs in its
+   official version; the check cells are not run at all (they are the
+   student's feedback, the grader's own collection replaces them). An edited
+   locked cell is flagged ``tampered``, a deleted one ``cells missing``; both
+   are restored and the rest is graded as usual.
+2. then one injected collection cell per question loads the case inputs
+   (public and hidden cases of ``optlib.checks``) from a file the grader wrote,
+   calls the student's function on deep copies of them, and writes the return
+   values and the inputs as the function left them to a JSON file (numbers and
+   arrays only, decoded and validated by the grader, never unpickled). While
+   the student's function runs, the optlib callables it must not use
+   (``optlib.checks.REFERENCE_FUNCTIONS``) have their ``__code__`` swapped for
+   a trap (which catches aliases such as ``from optlib.functional import
+   adam_step as mine``), and a profile hook also catches calls into fresh
+   copies of them and into ``optlib.checks``: the question scores 0, "calls
+   optlib.<name>", status ``tampered``.
 3. the grader process computes the expected outputs itself
-   (``Question.reference``) and compares (``Question.compare``): a question
-   scores its points when every public and hidden case passes, else 0. So a
-   submission that replaces ``numpy.allclose`` or ``optlib.checks`` in its
-   kernel changes nothing.
+   (``Question.reference``) and judges them (``Question.compare``, then
+   ``Question.inputs_changed``): a question scores its points when every case
+   passes, else 0, with the first failing case's diagnosis in the message.
+   So a submission that replaces ``numpy.allclose`` or ``optlib.checks`` in
+   its kernel changes nothing.
 
 Statuses (one per row; the most serious wins, the message lists all):
 ``unreadable`` (empty, not JSON, not a notebook, no matching exercise),
-``kernel died``, ``timeout``, ``tampered`` (a check cell edited, or a question
-calls optlib's reference implementation), ``cells missing`` (a check cell
+``kernel died``, ``timeout``, ``tampered`` (a locked cell edited, or a question
+calls optlib's reference implementation), ``cells missing`` (a locked cell
 deleted), ``error`` (a cell raised, other than the ``NotImplementedError`` of
 an unsolved stub, or a question's function is not defined, e.g. renamed),
-``ok``.
+``ok`` (which includes wrong and unsolved answers: they just score 0).
+
+Speed: submissions are graded in parallel by a process pool (``--jobs``,
+default all cores); each worker forks its kernels from a warm "zygote" that
+has imported ipykernel, numpy and optlib once (``--no-fork`` starts every
+kernel from scratch instead, about 1-2 s more per notebook).
 
 The CSV is rewritten atomically (temporary file + ``os.replace``) after every
 graded notebook, so an interrupted run keeps every row graded so far, and a
@@ -246,7 +258,7 @@ def collect(qid, user_ns):
             finally:
                 _restore(swapped)
                 _state["keys"] = {}
-            res["calls"] = sorted(set(_state["hits"]))
+            res["calls"] = list(dict.fromkeys(_state["hits"]))[:3]     # first calls first
             out["results"].append(res)
     path = _os.path.join(_state["spec"]["workdir"], "out_%s.json" % qid)
     with open(path + ".tmp", "w") as f:
@@ -744,9 +756,9 @@ def score_question(qid: str, points: float, cases: list, outfile: Path, row: Row
     if len(results) != len(cases):
         row.flag("tampered", f"{qid}: {len(results)} results for {len(cases)} cases")
         return
-    calls = sorted({c for r in results for c in (r.get("calls") or [])})
+    calls = list(dict.fromkeys(str(c) for r in results for c in (r.get("calls") or [])))
     if calls:
-        row.flag("tampered", f"{qid}: calls {', '.join(map(str, calls))}"[:120])
+        row.flag("tampered", f"{qid}: calls {calls[0]}"[:120])
         return
     for i, (case, res) in enumerate(zip(cases, results)):
         where = f" [case {i + 1}/{len(cases)}: {describe(question, case)}]"
@@ -755,6 +767,10 @@ def score_question(qid: str, points: float, cases: list, outfile: Path, row: Row
             return
         try:
             got = decode(res.get("value"))
+            odd = [x for x in (got if isinstance(got, (tuple, list)) else [got]) if isinstance(x, Unsupported)]
+            if odd:
+                row.issues.append(f"{qid}: {question.function} returned {odd[0].what}, not numbers or arrays{where}")
+                return
             expected = reference(qid, i, case)
             ok, message = question.compare(got, expected, copy.deepcopy(case))
             if ok:
@@ -934,9 +950,9 @@ def write_gradebook(rows: list[Row], qids: list[str], out: Path) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["student", "notebook", *qids, "total", "max", "status", "message"])
+            w.writerow(["student", "notebook", "file", *qids, "total", "max", "status", "message"])
             for row in sorted(rows, key=lambda r: (r.student, r.notebook, r.path)):
-                w.writerow([row.student, row.notebook,
+                w.writerow([row.student, row.notebook, row.path,
                             *[fmt(row.points[q]) if q in row.points else "" for q in qids],
                             fmt(row.total), fmt(row.max_points), row.status, row.message])
         os.replace(tmp, out)
