@@ -108,7 +108,7 @@ def adam_step(w, g, v, s, t, lr, beta1, beta2, eps):
 '''
 
 CELL_TIMEOUT = 6
-NOTEBOOK_TIMEOUT = 20
+NOTEBOOK_TIMEOUT = 15
 
 
 def build_class(root: Path):
@@ -122,7 +122,7 @@ def build_class(root: Path):
         "loop": (s03, submission(s03, after={"adam_step_impl": "while True:\n    pass"})),
         "stubborn": (s03, submission(s03, after={"adam_step_impl":
                      "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except BaseException:\n        pass"})),
-        "slow": (s03, submission(s03, slow=12)),
+        "slow": (s03, submission(s03, slow=8)),
         "dies": (s03, submission(s03, after={"adam_step_impl": "import os\nos._exit(1)"})),
         "deleted": (s01, submission(s01, drop=("rms_check",))),
         "edited": (s03, submission(s03, replace={"adam_step_impl": WRONG_ADAM,
@@ -157,7 +157,7 @@ def gradebook(tmp_path_factory):
     out = root / "grades" / "gradebook.csv"
     env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, str(GRADE), str(root), "-o", str(out), "--jobs", "2",
+        [sys.executable, str(GRADE), str(root), "-o", str(out), "--jobs", "3",
          "--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(NOTEBOOK_TIMEOUT), "-q"],
         capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1047,7 +1047,7 @@ def main(argv=None) -> int:
 
     def progress(row, done, total):
         if not a.quiet:
-            print(f"[{done}/{total}] {row.student:<20} {row.notebook:<24} "
+            print(f"[{done}/{total}] {time.monotonic() - t0:5.1f}s {row.seconds:5.1f}s {row.student:<16} {row.notebook:<20} "
                   f"{fmt(row.total):>5}/{fmt(row.max_points):<5} {row.status:<12} {row.message[:70]}",
                   file=sys.stderr)
 
