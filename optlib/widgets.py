@@ -12,16 +12,18 @@
 
 ``live`` draws the figure once, then on each slider move calls ``update``
 (which changes the existing artists: no new figure, no new axes) and
-re-renders the same figure into one output area, so a move redraws in tens
+re-renders the same figure into one image widget, so a move redraws in tens
 of milliseconds.
 """
 from __future__ import annotations
 
+import html
+import io
 import math
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
-from IPython.display import clear_output, display
+from IPython.display import display
 
 __all__ = ["SYMBOLS", "lr", "beta", "beta1", "beta2", "eps", "bias_correction", "toggle",
            "slider", "live", "show_default"]
@@ -92,22 +94,27 @@ def live(fig, update, **controls):
 
     ``update`` must change artists of ``fig`` in place and may return a short
     text (a readout such as "loss after 100 steps: 0.012"), shown under the
-    figure. Returns the container widget.
+    figure. The figure is rendered to PNG bytes into one ``ipywidgets.Image``
+    (no ``Output`` widget: headless runners such as nbclient can stall on
+    those, nbclient issue 312). Returns the container widget.
     """
     plt.close(fig)                      # drawn by us, not again by the inline backend
-    out = W.Output()
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("tight")  # one render per move (bbox_inches="tight" would take two)
+    image = W.Image(format="png")
     text = W.HTML()
 
-    def redraw(**values):
-        msg = update(**values)
-        text.value = "" if msg is None else f"<code>{msg}</code>"
-        with out:
-            clear_output(wait=True)
-            display(fig)
+    def redraw(_change=None):
+        msg = update(**{name: c.value for name, c in controls.items()})
+        text.value = "" if msg is None else f"<code>{html.escape(str(msg))}</code>"
+        png = io.BytesIO()
+        fig.savefig(png, format="png")
+        image.value = png.getvalue()
 
-    names = list(controls)
-    box = W.VBox([W.VBox([controls[n] for n in names]), out, text])
-    W.interactive_output(redraw, controls)
+    for c in controls.values():
+        c.observe(redraw, names="value")
+    redraw()
+    box = W.VBox([W.VBox(list(controls.values())), image, text])
     display(box)
     return box
 

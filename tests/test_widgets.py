@@ -1,0 +1,57 @@
+"""optlib.widgets and optlib.plotting without a browser: sliders drive update() and the picture."""
+import matplotlib
+
+matplotlib.use("Agg")
+import ipywidgets as W  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import optlib  # noqa: E402
+from optlib import plotting, widgets  # noqa: E402
+
+
+def test_slider_labels_are_the_symbols_of_the_equations():
+    assert widgets.lr().description == "η (lr)"
+    assert widgets.beta1().description == "β₁" and widgets.beta2().description == "β₂"
+    assert widgets.eps().description == "ε (eps)" and widgets.beta().description == "β"
+    assert widgets.bias_correction().description == "bias correction"
+    lr = widgets.lr(0.1)
+    assert isinstance(lr, W.FloatLogSlider) and lr.value == pytest.approx(0.1)
+
+
+def test_live_redraws_the_same_figure_on_every_move():
+    f = optlib.Rosenbrock()
+    fig, ax = plt.subplots()
+    plotting.contour(f, ax)
+    line = plotting.path(ax, optlib.trajectory(f, optlib.Adam, steps=100, lr=0.1), "Adam")
+    calls = []
+
+    def update(lr, bias_correction):
+        calls.append((lr, bias_correction))
+        path = optlib.trajectory(f, optlib.Adam, steps=100, lr=lr, bias_correction=bias_correction)
+        plotting.set_path(line, path)
+        return f"loss {path.final_loss:.3g}"
+
+    lr, bc = widgets.lr(0.1), widgets.bias_correction()
+    box = widgets.live(fig, update, lr=lr, bias_correction=bc)
+    image, text = box.children[1], box.children[2]
+    first = image.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and text.value.startswith("<code>loss")
+    n_axes, n_lines = len(fig.axes), len(ax.lines)
+    lr.value = 0.01
+    assert calls[-1][0] == pytest.approx(0.01) and image.value != first
+    bc.value = False
+    assert calls[-1] == (pytest.approx(0.01), False)
+    assert len(fig.axes) == n_axes and len(ax.lines) == n_lines      # updated, not rebuilt
+    np.testing.assert_allclose(line.get_xydata()[0], f.start)
+
+
+def test_every_optimizer_has_one_style_and_they_differ():
+    names = ["GD", "Momentum", "RMSProp", "Adam", "AdamW", "AMSGrad", "Adagrad"]
+    styles = [plotting.style_of(n) for n in names]
+    assert len({s["color"] for s in styles}) == len(names)
+    assert len({(str(s["linestyle"]), s["marker"]) for s in styles}) == len(names)   # grayscale too
+    assert plotting.style_of("Adam (no bias correction)") == plotting.style_of("adam")
+    with pytest.raises(ValueError, match="no course style"):
+        plotting.style_of("Lion")
