@@ -1,7 +1,8 @@
-"""Shared pytest configuration."""
-import os
+"""Shared pytest configuration.
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+No environment variables are set here: nbval's kernels inherit this process's
+environment, and e.g. MPLBACKEND=Agg would silence every inline figure.
+"""
 
 
 def pytest_configure(config):
