@@ -125,6 +125,7 @@ def build_class(root: Path):
         "slow": (s03, submission(s03, slow=8)),
         "dies": (s03, submission(s03, after={"adam_step_impl": "import os\nos._exit(1)"})),
         "deleted": (s01, submission(s01, drop=("rms_check",))),
+        "nosetup": (s03, submission(s03, drop=("03_adam_step_setup",))),
         "edited": (s03, submission(s03, replace={"adam_step_impl": WRONG_ADAM,
                                                   "adam_step_check": "print('adam_step: all checks passed')"})),
         "renamed": (s03, submission(s03, replace={
@@ -172,13 +173,13 @@ def points(row, qid):
 
 def test_one_row_per_submission_and_the_columns(gradebook):
     rows, out, proc = gradebook
-    assert len(rows) == 18
+    assert len(rows) == 19
     header = next(csv.reader(open(out)))
     assert header[:3] == ["student", "notebook", "file"]
     assert rows["good03"]["file"] == os.path.join("good03", "03_adam_step.ipynb")
     assert header[-4:] == ["total", "max", "status", "message"]
     assert {"rms", "ema_debiased", "adam_step"} <= set(header)
-    assert "graded 18 notebooks" in proc.stdout
+    assert "graded 19 notebooks" in proc.stdout
     # only the gradebook is left next to it (atomic write: no temporary file)
     assert [p.name for p in out.parent.iterdir()] == ["gradebook.csv"]
 
@@ -240,6 +241,14 @@ def test_deleted_check_cell_is_restored_and_flagged(gradebook):
     assert row["status"] == "cells missing"
     assert "rms_check deleted" in row["message"]
     assert (points(row, "rms"), points(row, "ema_debiased")) == (1, 2)
+
+
+def test_deleted_setup_cell_is_restored_and_flagged(gradebook):
+    """Without the official setup cell (imports numpy as np) the answer could not run."""
+    row = gradebook[0]["nosetup"]
+    assert row["status"] == "cells missing"
+    assert row["message"] == "locked cell 03_adam_step_setup deleted (restored)"
+    assert points(row, "adam_step") == 4
 
 
 def test_edited_check_cell_is_flagged_and_does_not_score(gradebook):
