@@ -117,6 +117,9 @@ def build_class(root: Path):
     subs = {
         "good01": (s01, submission(s01)),
         "good03": (s03, submission(s03)),
+        "good02": ("02_rmsprop_step", submission("02_rmsprop_step")),
+        "good04": ("04_momentum_adamw", submission("04_momentum_adamw")),
+        "good05": ("05_capstone_digits", submission("05_capstone_digits")),
         "unsolved": (s01, submission(s01, solved=False)),
         "syntax": (s01, submission(s01, replace={"rms_impl": "def rms(x):\n    return np.sqrt(np.mean(x * x)\n"})),
         "loop": (s03, submission(s03, after={"adam_step_impl": "while True:\n    pass"})),
@@ -173,13 +176,13 @@ def points(row, qid):
 
 def test_one_row_per_submission_and_the_columns(gradebook):
     rows, out, proc = gradebook
-    assert len(rows) == 19
+    assert len(rows) == 22
     header = next(csv.reader(open(out)))
     assert header[:3] == ["student", "notebook", "file"]
     assert rows["good03"]["file"] == os.path.join("good03", "03_adam_step.ipynb")
     assert header[-4:] == ["total", "max", "status", "message"]
     assert {"rms", "ema_debiased", "adam_step"} <= set(header)
-    assert "graded 19 notebooks" in proc.stdout
+    assert "graded 22 notebooks" in proc.stdout
     # only the gradebook is left next to it (atomic write: no temporary file)
     assert [p.name for p in out.parent.iterdir()] == ["gradebook.csv"]
 
@@ -190,6 +193,11 @@ def test_solutions_score_full_marks(gradebook):
     assert (points(rows["good01"], "rms"), points(rows["good01"], "ema_debiased")) == (1, 2)
     assert float(rows["good01"]["total"]) == float(rows["good01"]["max"]) == 3
     assert rows["good03"]["status"] == "ok" and points(rows["good03"], "adam_step") == 4
+    for student in ("good02", "good04", "good05"):      # every exercise, the capstone included
+        row = rows[student]
+        assert (row["status"], row["message"]) == ("ok", ""), row
+        assert float(row["total"]) == float(row["max"]) > 0
+    assert float(rows["good05"]["train_digits"]) == 5
     # a notebook answers only its own questions: the other columns stay empty
     assert rows["good03"]["rms"] == "" and rows["good01"]["adam_step"] == ""
 
