@@ -10,6 +10,8 @@ readers) and the line styles and markers tell the curves apart in grayscale.
 """
 from __future__ import annotations
 
+import re
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,9 +39,10 @@ _ALIASES = {"gd": "GD", "sgd": "SGD", "momentum": "Momentum", "nesterov": "Neste
 def style_of(name):
     """Line properties of optimizer ``name`` ("Adam", "adam", "Adam (no bias correction)", ...).
 
-    The first word decides: "Adam (lr 0.1)" is drawn like "Adam".
+    The first word decides: "Adam (lr 0.1)" is drawn like "Adam", "SGD-Nesterov" like "SGD".
     """
-    key = _ALIASES.get(str(name).split()[0].strip("(),:").lower())
+    m = re.match(r"[A-Za-z]+", str(name).strip())
+    key = _ALIASES.get(m.group(0).lower()) if m else None
     if key is None:
         raise ValueError(f"no course style for {name!r}; known: {sorted(STYLES)}")
     return dict(STYLES[key])
