@@ -1,10 +1,10 @@
 """Grading a class: tools/grade.py against `nbgrader autograde`, same 30 notebooks, one run.
 
-    .venv/bin/python benchmarks/bench_grading.py [--students 10] [--jobs N]
+    .venv/bin/python benchmarks/bench_grading.py [--students 6] [--jobs N]
 
 Builds a class of made-up honest submissions from exercises/ and solutions/
-(10 students x 3 notebooks: 01_rms_and_ema, 03_adam_step, 04_momentum_adamw;
-each notebook solved, left unsolved, or with a typical mistake in one answer),
+(6 students x the 5 exercise notebooks, the capstone included; each notebook
+solved, left unsolved, or with a typical mistake in one or two answers),
 then grades it twice, each from a cold start in a fresh process:
 
 * nbgrader 0.9.6: a course directory in a temporary folder (nbgrader_config.py,
@@ -39,7 +39,8 @@ sys.modules["course_grade"] = grade
 spec.loader.exec_module(grade)
 
 ASSIGNMENT = "exercises"
-NOTEBOOKS = ["01_rms_and_ema", "03_adam_step", "04_momentum_adamw"]
+NOTEBOOKS = ["01_rms_and_ema", "02_rmsprop_step", "03_adam_step", "04_momentum_adamw",
+             "05_capstone_digits"]
 CELL_TIMEOUT = 30
 
 # One typical mistake per answer cell (each is diagnosed by optlib.checks).
@@ -58,6 +59,14 @@ MISTAKES = {
         "    s_new = beta2 * s + (1.0 - beta2) * g * g\n"
         "    w_new = w - lr * v_new / (np.sqrt(s_new + eps))   # eps inside, no correction\n"
         "    return w_new, v_new, s_new\n"),
+    "rmsprop_step_impl": (
+        "def rmsprop_step(w, g, s, lr, beta, eps):\n"
+        "    s_new = beta * s + (1.0 - beta) * g * g\n"
+        "    return w - lr * g / np.sqrt(s_new + eps), s_new   # eps inside the root\n"),
+    "train_digits_impl": (
+        "def train(X, y, epochs, lr, seed):\n"
+        "    params = softmax_regression_init(X.shape[1], 10)\n"
+        "    return params                                # forgot to train\n"),
     "momentum_step_impl": (
         "def momentum_step(w, g, v, lr, beta):\n"
         "    v_new = beta * v + (1 - beta) * g         # the notes' EMA, not torch's buffer\n"
@@ -135,7 +144,7 @@ def our_scores(csv_path: Path) -> tuple[dict, dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--students", type=int, default=10)
+    ap.add_argument("--students", type=int, default=6)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:

@@ -908,7 +908,7 @@ def _releases(release_dir: str) -> dict[str, Release]:
 # ---------------------------------------------------------------------------
 # Made-up submissions (for the tests and the benchmark)
 # ---------------------------------------------------------------------------
-_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.M)
 
 
 def solution_sources(name: str, solutions_dir: Path = ROOT / "solutions") -> dict[str, str]:
