@@ -15,7 +15,9 @@ then grades it twice, each from a cold start in a fresh process:
 
 Both use a 30 s cell time limit. Prints both wall times, the ratio (target:
 tools/grade.py >= 3x faster), whether the two agree on every question's
-points, and a README-ready table. Timings depend on the machine's load.
+points, and a README-ready table; then, untimed, grades one dishonest
+submission (a wrong answer plus a cell that replaces numpy.allclose and
+optlib.checks) with both. Timings depend on the machine's load.
 """
 from __future__ import annotations
 
@@ -72,6 +74,12 @@ MISTAKES = {
         "    v_new = beta * v + (1 - beta) * g         # the notes' EMA, not torch's buffer\n"
         "    return w - lr * v_new, v_new\n"),
 }
+
+
+CHEAT_CELL = (
+    "import numpy, optlib.checks\n"
+    "numpy.allclose = lambda *a, **k: True\n"
+    "optlib.checks.adam_step = lambda *a, **k: print('adam_step: all checks passed')\n")
 
 
 def build_class(submitted: Path, students: int) -> dict:
@@ -192,6 +200,24 @@ def main() -> int:
               f"{agree} ({len(theirs)} questions) |")
         print(f"| `tools/course grade` (`--jobs 1`) | {t_one:.1f} s | {t_one / n:.2f} s | same as above |")
         print(f"| speed-up (`--jobs {a.jobs}` / `--jobs 1`) | {ratio:.1f}x / {t_nbgrader / t_one:.1f}x | | |")
+
+        # Not timed: one dishonest submission, a wrong adam_step plus a cell that
+        # replaces numpy.allclose and optlib.checks in the kernel.
+        cheat = course / "submitted" / "cheater" / ASSIGNMENT / "03_adam_step.ipynb"
+        cheat.parent.mkdir(parents=True)
+        nbformat.write(grade.make_submission("03_adam_step", replace={"adam_step_impl": MISTAKES["adam_step_impl"]},
+                                             after={"adam_step_impl": CHEAT_CELL}), cheat)
+        run([nbg, "autograde", ASSIGNMENT, "--student", "cheater"], course, env, Path(tmp) / "cheat.log")
+        only = Path(tmp) / "cheater-only"
+        shutil.copytree(cheat.parents[1], only / "cheater")
+        run([sys.executable, str(ROOT / "tools" / "grade.py"), str(only), "-o", str(only / "g.csv"), "-q"],
+            ROOT, env, Path(tmp) / "cheat-ours.log")
+        from nbgrader.api import Gradebook
+        with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+            nbg_cheat = gb.find_grade("adam_step_check", "03_adam_step", ASSIGNMENT, "cheater").score
+        ours_cheat = our_scores(only / "g.csv")[0][("cheater", "03_adam_step", "adam_step")]
+        print(f"\nwrong adam_step + a cell replacing numpy.allclose and optlib.checks: "
+              f"nbgrader {nbg_cheat:g}/4, tools/grade.py {ours_cheat:g}/4")
         return 0 if not disagree else 1
 
 

@@ -49,9 +49,10 @@ an unsolved stub, or a question's function is not defined, e.g. renamed),
 ``ok`` (which includes wrong and unsolved answers: they just score 0).
 
 Speed: submissions are graded in parallel by a process pool (``--jobs``,
-default all cores); each worker forks its kernels from a warm "zygote" that
-has imported ipykernel, numpy and optlib once (``--no-fork`` starts every
-kernel from scratch instead, about 1-2 s more per notebook).
+default all cores). Kernels are forked from one warm "zygote" process that has
+imported ipykernel, numpy, optlib and scikit-learn once (``--no-fork`` starts
+every kernel from scratch instead, about 1-2 s more per notebook), and the
+cases and expected outputs are computed once, before the workers fork.
 
 The CSV is rewritten atomically (temporary file + ``os.replace``) after every
 graded notebook, so an interrupted run keeps every row graded so far, and a
@@ -282,8 +283,8 @@ __import__("sys").modules["_course_grader"].collect({qid!r}, globals())
 
 # ---------------------------------------------------------------------------
 # Warm kernels. Starting a python3 kernel costs 1-2 s of CPU (ipykernel,
-# IPython, then numpy and optlib in the first cell). Each grading worker keeps
-# one "zygote" process that has imported all that once; every submission's
+# IPython, then numpy and optlib in the first cell). A grading run keeps one
+# "zygote" process that has imported all that once; every submission's
 # kernel is a fork of it (its own process and memory: what a student's code
 # does there cannot reach the zygote, the worker or another kernel), running
 # ipykernel's normal start-up with the connection file jupyter_client wrote.
@@ -331,19 +332,67 @@ for line in requests:
     replies.write(json.dumps({"pid": pid}) + "\n"); replies.flush()
 """
 
-_ZYGOTE = None
+class Zygote:
+    """A warm process that forks kernels on request. The grading run starts one
+    before its worker processes fork, so they all share it: requests go one at
+    a time under a lock; each is answered by one line, the new kernel's pid."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE_SOURCE], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     cwd=tempfile.gettempdir())
+        self.pid = self.proc.pid
+        self.lock = multiprocessing.get_context("fork").Lock()
+        self.ready = False
+
+    def _readline(self) -> str:
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                raise RuntimeError("kernel zygote exited")
+            buf += chunk
+        return buf.decode()
+
+    def wait_ready(self) -> "Zygote":
+        with self.lock:
+            if not self.ready:
+                if self._readline().strip() != "ready":
+                    raise RuntimeError("kernel zygote did not start")
+                self.ready = True
+        return self
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+    def fork_kernel(self, argv: list[str], env: dict, cwd: str) -> int:
+        line = json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n"
+        with self.lock:
+            os.write(self.proc.stdin.fileno(), line.encode())
+            return int(json.loads(self._readline())["pid"])
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
 
 
-def _zygote():
-    """This worker's zygote process (started on first use)."""
+_ZYGOTE: Zygote | None = None
+
+
+def _zygote() -> Zygote:
+    """The zygote of this run (or, if there is none or it died, one of this process)."""
     global _ZYGOTE
-    if _ZYGOTE is None or _ZYGOTE.poll() is not None:
-        proc = subprocess.Popen([sys.executable, "-c", ZYGOTE_SOURCE], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                cwd=tempfile.gettempdir(), text=True, bufsize=1)
-        if proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("kernel zygote did not start")
-        _ZYGOTE = proc
+    if _ZYGOTE is None or not _ZYGOTE.alive():
+        _ZYGOTE = Zygote().wait_ready()
     return _ZYGOTE
 
 
@@ -397,10 +446,7 @@ def _forking_manager_class():
             env = {str(k): str(v) for k, v in (kwargs.get("env") or os.environ).items()}
             cwd = str(kwargs.get("cwd") or os.getcwd())
             try:
-                z = _zygote()
-                z.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
-                z.stdin.flush()
-                pid = int(json.loads(z.stdout.readline())["pid"])
+                pid = _zygote().fork_kernel(argv, env, cwd)
             except Exception:                        # no zygote: start the kernel the usual way
                 return await super().launch_kernel(cmd, **kwargs)
             self.process = _ForkedProcess(pid)
@@ -981,10 +1027,38 @@ def grade_class(root: Path, out: Path, jobs: int, cell_timeout: float, timeout: 
         raise SystemExit(f"no exercise notebooks with check cells in {release_dir}")
     qids = [q for r in releases.values() for q in r.questions]
     paths = [p for p in find_submissions(root) if p.resolve() != out.resolve()]
-    rows: list[Row] = []
-    write_gradebook(rows, qids, out)
+    write_gradebook([], qids, out)
     args = (str(root), str(release_dir), cell_timeout, timeout)
     ctx = multiprocessing.get_context("fork")
+    # Work done here once is inherited by every worker (they are forks of this
+    # process): the kernel zygote, the imports, the cases and expected outputs.
+    global _ZYGOTE
+    zygote = _ZYGOTE = Zygote() if FORK_KERNELS and paths else None
+    try:
+        warm_up(releases)
+        if zygote is not None:
+            zygote.wait_ready()
+        return _grade_all(paths, root, out, qids, releases, args, ctx, jobs, progress)
+    finally:
+        if zygote is not None:
+            zygote.close()
+            _ZYGOTE = None
+
+
+def warm_up(releases: dict[str, Release]) -> None:
+    import nbclient  # noqa: F401
+    from jupyter_client.manager import AsyncKernelManager  # noqa: F401
+    for release in releases.values():
+        for qid in release.questions:
+            for i, case in enumerate(question_spec(qid)["cases"]):
+                try:
+                    reference(qid, i, case)
+                except Exception:
+                    pass
+
+
+def _grade_all(paths, root, out, qids, releases, args, ctx, jobs, progress) -> list[Row]:
+    rows: list[Row] = []
 
     def done(row):
         rows.append(row)
