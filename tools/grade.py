@@ -454,6 +454,14 @@ def _forking_manager_class():
             self.cwd = cwd
             return self.connection_info
 
+        async def wait(self):
+            if not isinstance(self.process, _ForkedProcess):
+                return await super().wait()
+            while self.process.poll() is None:        # LocalProvisioner polls every 0.1 s
+                await asyncio.sleep(0.01)
+            ret, self.process = self.process.returncode, None
+            return ret
+
     class ForkingKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:
@@ -462,6 +470,9 @@ def _forking_manager_class():
                 self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
                                                    kernel_spec=self.kernel_spec, parent=self)
             return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            await super()._async_wait(pollinterval=min(pollinterval, 0.01))   # a killed kernel is gone at once
 
     return ForkingKernelManager
 
@@ -652,7 +663,9 @@ def plan_cells(nb, release: Release, row: Row) -> list[tuple[str, str]]:
 
 
 class _Client:
-    """nbclient's NotebookClient that counts printed output instead of keeping it."""
+    """nbclient's NotebookClient that counts printed output instead of keeping it,
+    and waits for a new kernel without jupyter_client's fixed 0.2 s of silence
+    on IOPub (nbclient matches output to its cell by message id anyway)."""
 
     def __new__(cls, *args, **kwargs):
         from nbclient import NotebookClient
@@ -666,7 +679,44 @@ class _Client:
                     len(str(v)) for v in (content.get("data") or {}).values())
                 return None
 
+            async def async_start_new_kernel_client(self):
+                self.kc = self.km.client()
+                try:
+                    await self.kc.start_channels() if asyncio.iscoroutinefunction(self.kc.start_channels) \
+                        else self.kc.start_channels()
+                    await _wait_for_kernel(self.kc, self.startup_timeout)
+                except Exception:
+                    await self._async_cleanup_kernel()
+                    raise
+                self.kc.allow_stdin = False
+                return self.kc
+
         return Client(*args, **kwargs)
+
+
+async def _wait_for_kernel(kc, timeout: float) -> None:
+    """jupyter_client's wait_for_ready: a kernel_info reply on shell, then any
+    message on IOPub (so its subscription is live), retried until the deadline."""
+    from queue import Empty
+    deadline = time.monotonic() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            msg = await kc.shell_channel.get_msg(timeout=1)
+        except Empty:
+            msg = None
+        if msg is not None and msg["msg_type"] == "kernel_info_reply":
+            try:
+                await kc.iopub_channel.get_msg(timeout=0.05)
+            except Empty:
+                pass
+            else:
+                kc._handle_kernel_info_reply(msg)
+                return
+        if not await kc._async_is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
 
 def cell_label(index: int, cell) -> str:
