@@ -340,6 +340,7 @@ def test_a_dead_grader_process_costs_only_its_own_row(tmp_path, monkeypatch):
         (tmp_path / student).mkdir()
         nbformat.write(submission("03_adam_step"), tmp_path / student / "03_adam_step.ipynb")
     monkeypatch.setattr(grade, "grade_one", _fake_grade_one)
+    monkeypatch.setattr(grade, "FORK_KERNELS", False)      # no kernels here: no zygote needed
     out = tmp_path / "gradebook.csv"
     rows = grade.grade_class(tmp_path, out, jobs=2, cell_timeout=5, timeout=10)
     by_student = {r.student: r for r in rows}
