@@ -1,0 +1,299 @@
+"""The course in a real browser: JupyterLab + headless Debian Chromium (playwright).
+
+For every notebook with a slider cell (``optlib.widgets.live``), and for a
+small slider notebook these tests write themselves (so the harness and the
+course's JupyterLab settings are checked even before any lecture exists):
+
+* open it in JupyterLab, Run -> Run All Cells, wait until every cell has run;
+* the FIRST figure of every slider cell is fully drawn right after Run All
+  (JupyterLab >= 4.4 with ipykernel 7 drew it blank or half-drawn unless the
+  course's overrides.json disables comms over subshells, FACTS section 4):
+  same size as the static default figure in the next cell, no empty region
+  where that figure has ink, both axes drawn;
+* every control is moved with the keyboard (ArrowRight on the slider handle,
+  Space on a checkbox) and with the mouse (drag the handle along the track,
+  click the checkbox): the slider's value changes, the figure is redrawn with
+  different pixels, the new figure is fully drawn and shown at its natural
+  size, not cut off; the readout under the figure changes for some move.
+
+Screenshots land in test-artifacts/browser/. Deselect with ``-m "not browser"``.
+Every process started here (JupyterLab, its kernels, Chromium, playwright's
+driver) is stopped in fixture teardown, also when a test fails.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+import browser_support as bs
+
+browser = pytest.mark.browser
+
+FIXTURE = "_course_fixture/slider_fixture.ipynb"
+REAL = [p.name for p in bs.slider_notebooks()]
+
+
+# ---------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory):
+    """A temporary copy of notebooks/ (what the student opens) plus the test's slider notebook."""
+    root = tmp_path_factory.mktemp("lab-root")
+    if bs.NOTEBOOKS.is_dir():
+        shutil.copytree(bs.NOTEBOOKS, root, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    bs.write_fixture_notebook(root / FIXTURE)
+    return root
+
+
+@pytest.fixture(scope="session")
+def lab(lab_root):
+    server = bs.JupyterLab(lab_root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    assert bs.have_playwright(), "python playwright is missing: tools/course test installs the dev extras"
+    assert bs.chromium_path(), "chromium is not on PATH: tools/course test installs Debian's chromium"
+    b = bs.Browser()
+    try:
+        b.start()
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture
+def page(chromium, lab):
+    p = chromium.new_page()
+    try:
+        yield p
+    finally:
+        try:
+            p.close()
+        finally:
+            lab.shutdown_sessions()      # each test's kernel stops with it
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    bs.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return bs.ARTIFACTS
+
+
+# ---------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
+
+
+def check_shown(nb, k, fig, shot_path, reference=None):
+    """Problems with the figure now shown by slider box ``k`` (empty list: fully drawn)."""
+    problems = []
+    png = fig["png"]
+    d = bs.drawn(png)
+    if not d.ok:
+        problems.append(f"figure not fully drawn: {d}")
+    if (fig["nw"], fig["nh"]) != (d.width, d.height):
+        problems.append(f"natural size {fig['nw']}x{fig['nh']} != PNG size {d.width}x{d.height}")
+    if (round(fig["w"]), round(fig["h"])) != (fig["nw"], fig["nh"]):
+        problems.append(f"shown at {fig['w']}x{fig['h']}, not its natural size {fig['nw']}x{fig['nh']}")
+    if not fig["inside"]:
+        problems.append("figure sticks out of its output area (cut off)")
+    if reference is not None:
+        w, h = reference.width, reference.height
+        if abs(d.width - w) > 0.1 * w or abs(d.height - h) > 0.1 * h:
+            problems.append(f"size {d.width}x{d.height} far from the default figure's {w}x{h}")
+    # What is on screen: the element's own screenshot (+-1 px: subpixel layout).
+    shot, src = nb.screenshot_figure(k, shot_path)
+    if src != fig["src"]:
+        problems.append("the figure changed again while nothing moved")
+    s = bs.drawn(shot)
+    if abs(s.width - fig["nw"]) > 1 or abs(s.height - fig["nh"]) > 1:
+        problems.append(f"on-screen image {s.width}x{s.height} != {fig['nw']}x{fig['nh']} (cut off or scaled)")
+    if not s.ok:
+        problems.append(f"on-screen image not fully drawn: {s}")
+    return problems
+
+
+def move_and_check(nb, k, control, how, shots, reference):
+    """Move one control (``how``: "key" or "mouse"); return (problems, readout before, readout after)."""
+    n, kind = control["index"], control["kind"]
+    value0 = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
+    fig0 = nb.figure(k)
+    tries = 8 if (kind == "slider" and how == "key") else (2 if kind == "slider" else 1)
+    fig1, moves = fig0, 0
+    for attempt in range(tries):
+        nb.watch(k)
+        if how == "key":
+            nb.key_move(k, n, kind)
+        else:   # first towards the far quarter of the track, then to the other end
+            nb.mouse_move(k, n, kind, fraction=None if attempt == 0 else (0.95 if attempt % 2 else 0.05))
+        moves += 1
+        nb.wait_redrawn(k)
+        fig1 = nb.figure(k)
+        if fig1["png"] != fig0["png"]:
+            break
+    value1 = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
+    problems = []
+    if value1 == value0:
+        problems.append(f"{how}: the control's value did not change ({value0!r})")
+    if fig1["png"] == fig0["png"]:
+        problems.append(f"{how}: figure redrawn identically after {moves} move(s) ({value0!r} -> {value1!r})")
+    problems += [f"{how}: {p}" for p in check_shown(nb, k, fig1, shots / f"box{k}-{n}-{_slug(control['label'])}-{how}.png",
+                                                    reference)]
+    # Put the control back, so the next control starts from the defaults.
+    nb.watch(k)
+    if kind == "checkbox":
+        nb.key_move(k, n, kind) if how == "key" else nb.mouse_move(k, n, kind)
+    elif how == "key":
+        for _ in range(moves):
+            nb.key_move(k, n, kind, key="ArrowLeft")
+    else:
+        nb.type_slider_value(k, n, value0)
+    nb.wait_redrawn(k)
+    back = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
+    if back != value0:
+        problems.append(f"{how}: could not put the control back to {value0!r} (now {back!r})")
+    return problems, fig0["readout"], fig1["readout"]
+
+
+def exercise_notebook(page, lab, path, shots):
+    shots.mkdir(parents=True, exist_ok=True)
+    nb = bs.LabNotebook(page, lab, path)
+    nb.open()
+    nb.run_all()
+    expected = bs.live_cells(lab.root_dir / path)
+    boxes = nb.live_boxes(expected)
+    assert len(boxes) == expected, f"{path}: {len(boxes)} slider boxes rendered, {expected} slider cells"
+    page.screenshot(path=str(shots / "after-run-all.png"), full_page=True)
+    assert boxes, f"{path}: no slider cell (widgets.live) rendered after Run All"
+    nb.wait_first_figures(len(boxes))
+    problems = [f"traceback in the notebook: {e}" for e in nb.errors()]
+
+    # The first figure of every slider cell, right after Run All (the blank-figure bug).
+    references = {}
+    for k, box in enumerate(boxes):
+        fig = nb.figure(k)
+        first = bs.drawn(fig["png"])
+        static = nb.static_figure(k)
+        ref = bs.drawn(static["png"]) if static else None
+        problems += [f"box {k}, first figure: {p}"
+                     for p in check_shown(nb, k, fig, shots / f"box{k}-first.png")]
+        if ref is not None:
+            problems += [f"box {k}, first figure vs the static default figure: {p}"
+                         for p in bs.compare_to_reference(first, ref)]
+        references[k] = ref or first
+
+    # Every control, keyboard and mouse.
+    for k, box in enumerate(boxes):
+        assert box["controls"], f"{path}: slider cell {k} has no slider or checkbox"
+        readouts = set()
+        for control in box["controls"]:
+            for how in ("key", "mouse"):
+                found, before, after = move_and_check(nb, k, control, how, shots, references[k])
+                problems += [f"box {k}, control {control['label']!r}: {p}" for p in found]
+                readouts |= {before, after}
+        readouts.discard(None)
+        if readouts - {""} and len(readouts) < 2:
+            problems.append(f"box {k}: the readout never changed ({readouts})")
+    problems += [f"traceback after moving the sliders: {e}" for e in nb.errors()]
+    page.screenshot(path=str(shots / "after-moves.png"), full_page=True)
+    return boxes, problems
+
+
+# ---------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------
+
+@browser
+def test_course_settings_active(lab):
+    """JupyterLab serves the course's overrides: comms do not go over kernel subshells."""
+    course = json.loads(bs.COURSE_OVERRIDES.read_text())
+    installed = bs.VENV_BIN.parent / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert installed.is_file(), f"{installed} missing: tools/course installs it"
+    assert json.loads(installed.read_text()) == course
+    wanted = course[bs.KERNEL_SETTINGS_PLUGIN]["commsOverSubshells"]
+    assert wanted == "disabled"
+    assert lab.kernel_setting("commsOverSubshells") == wanted
+
+
+@browser
+def test_fixture_sliders(page, lab, artifacts):
+    """The harness on the test's own slider notebook (lr log slider, beta1 slider, checkbox)."""
+    boxes, problems = exercise_notebook(page, lab, FIXTURE, artifacts / "fixture")
+    assert [c["kind"] for c in boxes[0]["controls"]] == ["slider", "slider", "checkbox"]
+    assert boxes[0]["has_static"]
+    assert not problems, "\n".join(problems)
+
+
+@browser
+@pytest.mark.skipif(not REAL, reason="no notebook in notebooks/ has a slider cell yet")
+@pytest.mark.parametrize("name", REAL)
+def test_notebook_sliders(page, lab, artifacts, name):
+    boxes, problems = exercise_notebook(page, lab, name, artifacts / _slug(name.removesuffix(".ipynb")))
+    missing = [k for k, b in enumerate(boxes) if not b["has_static"]]
+    assert not missing, f"slider cells {missing} have no static default figure in the next cell"
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------
+# The picture checks themselves (no browser): they must catch blank,
+# half-drawn and cut figures, and pass a full one.
+# ---------------------------------------------------------------------------
+
+def _figure_png(clear_rows=None, blank=False, size=(6.4, 4.0)):
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from optlib import plotting
+    from optlib.testfunctions import Rosenbrock
+    plotting.use_course_style()
+    fig, ax = plt.subplots(figsize=size)
+    plotting.contour(Rosenbrock(), ax)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    img = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    if blank:
+        img[:] = 255
+    if clear_rows is not None:
+        img[clear_rows] = 255
+    out = io.BytesIO()
+    Image.fromarray(img).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_picture_checks_pass_a_full_figure():
+    full = bs.drawn(_figure_png())
+    assert full.ok, full
+    assert bs.compare_to_reference(full, full) == []
+
+
+def test_picture_checks_catch_blank_half_and_resized_figures():
+    full = bs.drawn(_figure_png())
+    blank = bs.drawn(_figure_png(blank=True))
+    assert not blank.ok
+    assert bs.compare_to_reference(blank, full)
+    half = bs.drawn(_figure_png(clear_rows=slice(160, None)))     # bottom 40% never drawn
+    assert not half.x_axis or bs.compare_to_reference(half, full)
+    assert bs.compare_to_reference(half, full)
+    smaller = bs.drawn(_figure_png(size=(4.0, 3.0)))
+    assert any("size" in p for p in bs.compare_to_reference(smaller, full))
