@@ -139,7 +139,9 @@ def nbgrader_scores(course: Path, kinds: dict) -> dict:
     return scores
 
 
-def our_scores(csv_path: Path) -> tuple[dict, dict]:
+def our_scores(gradebook: Path) -> tuple[dict, dict]:
+    """Per (student, notebook, question) points, from the per-notebook detail beside the gradebook."""
+    csv_path = gradebook.with_name(gradebook.stem + "-by-notebook.csv")
     scores, statuses = {}, {}
     with open(csv_path, newline="") as f:
         for row in csv.DictReader(f):

@@ -165,9 +165,9 @@ def gradebook(tmp_path_factory):
          "--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(NOTEBOOK_TIMEOUT), "-q"],
         capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(out, newline="") as f:
+    with open(out.with_name("gradebook-by-notebook.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
-    return {r["student"]: r for r in rows}, out, proc
+    return {r["student"]: r for r in rows}, out.with_name("gradebook-by-notebook.csv"), proc
 
 
 def points(row, qid):
@@ -183,8 +183,8 @@ def test_one_row_per_submission_and_the_columns(gradebook):
     assert header[-4:] == ["total", "max", "status", "message"]
     assert {"rms", "ema_debiased", "adam_step"} <= set(header)
     assert "graded 22 notebooks" in proc.stdout
-    # only the gradebook is left next to it (atomic write: no temporary file)
-    assert [p.name for p in out.parent.iterdir()] == ["gradebook.csv"]
+    # only the two gradebooks are left (atomic writes: no temporary file)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["gradebook-by-notebook.csv", "gradebook.csv"]
 
 
 def test_solutions_score_full_marks(gradebook):
@@ -364,17 +364,18 @@ def test_gradebook_is_replaced_atomically(tmp_path, monkeypatch):
     out = tmp_path / "gradebook.csv"
     row = grade.Row(student="ann", notebook="03_adam_step", path="ann/03_adam_step.ipynb",
                     points={"adam_step": 4.0}, max_points=4.0)
-    grade.write_gradebook([row], ["adam_step"], out)
-    before = out.read_text()
+    releases = grade.load_releases(ROOT / "exercises")
+    grade.write_gradebook([row], ["adam_step"], out, releases)
+    before = out.read_text(), grade.by_notebook_path(out).read_text()
 
     def broken_writer(*a, **k):
         raise OSError("disk full")
 
     monkeypatch.setattr(grade.csv, "writer", broken_writer)
     with pytest.raises(OSError):
-        grade.write_gradebook([row, row], ["adam_step"], out)
-    assert out.read_text() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["gradebook.csv"]
+        grade.write_gradebook([row, row], ["adam_step"], out, releases)
+    assert (out.read_text(), grade.by_notebook_path(out).read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook-by-notebook.csv", "gradebook.csv"]
 
 
 def test_kernels_started_from_scratch_grade_alike(tmp_path):
@@ -392,3 +393,28 @@ def test_kernels_started_from_scratch_grade_alike(tmp_path):
     assert (rows["good"]["status"], rows["good"]["adam_step"]) == ("ok", "4")
     assert (rows["reference"]["status"], rows["reference"]["adam_step"]) == ("tampered", "0")
     assert "calls optlib.functional.adam_step" in rows["reference"]["message"]
+
+
+def test_the_gradebook_has_one_row_per_student_across_notebooks(tmp_path):
+    """Two students, one with two notebooks (one solved, one not), one with a single notebook."""
+    root = tmp_path / "class"
+    for student, name, solved in [("ann", "01_rms_and_ema", True), ("ann", "03_adam_step", False),
+                                  ("ben", "03_adam_step", True)]:
+        (root / student).mkdir(parents=True, exist_ok=True)
+        nbformat.write(submission(name, solved=solved), root / student / f"{name}.ipynb")
+    out = tmp_path / "book.csv"
+    proc = subprocess.run([sys.executable, str(GRADE), str(root), "-o", str(out), "--jobs", "2", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["student"]: r for r in csv.DictReader(open(out, newline=""))}
+    assert sorted(rows) == ["ann", "ben"]
+    assert "notebook" not in next(csv.reader(open(out)))
+    ann, ben = rows["ann"], rows["ben"]
+    assert (ann["rms"], ann["ema_debiased"], ann["adam_step"], ann["total"]) == ("1", "2", "0", "3")
+    assert (ben["adam_step"], ben["total"], ben["rms"]) == ("4", "4", "")
+    assert ann["max"] == ben["max"] == "20"                      # every exercise counts
+    assert ann["status"] == ben["status"] == "ok"
+    assert "03_adam_step: adam_step: not implemented yet" in ann["message"]
+    assert "not submitted: 02_rmsprop_step" in ann["message"]
+    detail = list(csv.DictReader(open(tmp_path / "book-by-notebook.csv", newline="")))
+    assert len(detail) == 3

@@ -54,9 +54,14 @@ imported ipykernel, numpy, optlib and scikit-learn once (``--no-fork`` starts
 every kernel from scratch instead, about 1-2 s more per notebook), and the
 cases and expected outputs are computed once, before the workers fork.
 
-The CSV is rewritten atomically (temporary file + ``os.replace``) after every
-graded notebook, so an interrupted run keeps every row graded so far, and a
-crash while grading one notebook becomes that notebook's row.
+Output: ``GRADEBOOK.csv`` has one row per student: the points of every
+question of every exercise, the total, the maximum (all exercises), the most
+serious status of their notebooks, and a message naming each notebook's
+problem and any exercise not submitted. ``GRADEBOOK-by-notebook.csv`` beside
+it has one row per submitted notebook. Both are rewritten atomically
+(temporary file + ``os.replace``) after every graded notebook, so an
+interrupted run keeps every row graded so far, and a crash while grading one
+notebook becomes that notebook's row.
 """
 from __future__ import annotations
 
@@ -1048,21 +1053,62 @@ def find_submissions(root: Path) -> list[Path]:
                   if ".ipynb_checkpoints" not in p.parts and p.is_file())
 
 
-def write_gradebook(rows: list[Row], qids: list[str], out: Path) -> None:
+def by_notebook_path(out: Path) -> Path:
+    """Where the per-notebook detail goes: gradebook.csv -> gradebook-by-notebook.csv."""
+    return out.with_name(out.stem + "-by-notebook" + (out.suffix or ".csv"))
+
+
+def _atomic_csv(out: Path, header: list[str], lines) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".gradebook-", suffix=".csv", dir=out.parent)
     try:
         with os.fdopen(fd, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["student", "notebook", "file", *qids, "total", "max", "status", "message"])
-            for row in sorted(rows, key=lambda r: (r.student, r.notebook, r.path)):
-                w.writerow([row.student, row.notebook, row.path,
-                            *[fmt(row.points[q]) if q in row.points else "" for q in qids],
-                            fmt(row.total), fmt(row.max_points), row.status, row.message])
+            w.writerow(header)
+            w.writerows(lines)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def student_rows(rows: list[Row], releases: dict[str, Release]):
+    """One row per student: every question's points, total, out of the whole set, worst status."""
+    by_student: dict[str, list[Row]] = {}
+    for row in rows:
+        by_student.setdefault(row.student, []).append(row)
+    class_max = sum(sum(r.points.values()) for r in releases.values())
+    for student in sorted(by_student):
+        mine = sorted(by_student[student], key=lambda r: (r.notebook, r.path))
+        points: dict[str, float] = {}
+        status, notes = "ok", []
+        for r in mine:
+            for q, v in r.points.items():
+                points[q] = max(v, points.get(q, v))          # the better of two copies
+            if SEVERITY[r.status] > SEVERITY[status]:
+                status = r.status
+            if r.message:
+                notes.append(f"{r.notebook}: {r.message}")
+        seen = {r.notebook for r in mine}
+        if sum(r.notebook == n for r in mine for n in seen) > len(seen):
+            notes.append("several files for one exercise: the better score counts")
+        missing = [n for n in releases if n not in seen]
+        if missing:
+            notes.append("not submitted: " + ", ".join(missing))
+        yield student, points, sum(points.values()), class_max, status, shorten("; ".join(notes), 3 * MESSAGE_CHARS)
+
+
+def write_gradebook(rows: list[Row], qids: list[str], out: Path, releases: dict[str, Release]) -> None:
+    """Two CSVs, each replaced atomically: ``out`` with one row per student, and
+    ``*-by-notebook.csv`` beside it with one row per submitted notebook."""
+    _atomic_csv(by_notebook_path(out), ["student", "notebook", "file", *qids, "total", "max", "status", "message"],
+                ([row.student, row.notebook, row.path,
+                  *[fmt(row.points[q]) if q in row.points else "" for q in qids],
+                  fmt(row.total), fmt(row.max_points), row.status, row.message]
+                 for row in sorted(rows, key=lambda r: (r.student, r.notebook, r.path))))
+    _atomic_csv(out, ["student", *qids, "total", "max", "status", "message"],
+                ([student, *[fmt(pts[q]) if q in pts else "" for q in qids], fmt(total), fmt(mx), status, msg]
+                 for student, pts, total, mx, status, msg in student_rows(rows, releases)))
 
 
 def fmt(x: float) -> str:
@@ -1076,8 +1122,8 @@ def grade_class(root: Path, out: Path, jobs: int, cell_timeout: float, timeout: 
     if not releases:
         raise SystemExit(f"no exercise notebooks with check cells in {release_dir}")
     qids = [q for r in releases.values() for q in r.questions]
-    paths = [p for p in find_submissions(root) if p.resolve() != out.resolve()]
-    write_gradebook([], qids, out)
+    paths = find_submissions(root)
+    write_gradebook([], qids, out, releases)
     args = (str(root), str(release_dir), cell_timeout, timeout)
     ctx = multiprocessing.get_context("fork")
     # Work done here once is inherited by every worker (they are forks of this
@@ -1112,7 +1158,7 @@ def _grade_all(paths, root, out, qids, releases, args, ctx, jobs, progress) -> l
 
     def done(row):
         rows.append(row)
-        write_gradebook(rows, qids, out)
+        write_gradebook(rows, qids, out, releases)
         if progress:
             progress(row, len(rows), len(paths))
 
@@ -1158,7 +1204,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="tools/course grade", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("submissions", type=Path, help="folder of submitted notebooks (SUBMISSIONS/<student>/<NN_name>.ipynb)")
-    ap.add_argument("-o", "--output", type=Path, help="gradebook CSV (default: SUBMISSIONS/gradebook.csv)")
+    ap.add_argument("-o", "--output", type=Path,
+                    help="gradebook CSV, one row per student (default: SUBMISSIONS/gradebook.csv); "
+                         "the per-notebook detail goes beside it, to *-by-notebook.csv")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: all cores)")
     ap.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per notebook (default 120)")
@@ -1186,7 +1234,8 @@ def main(argv=None) -> int:
     rows = grade_class(a.submissions, out, a.jobs, a.cell_timeout, a.timeout, a.release, progress)
     counts = {s: sum(r.status == s for r in rows) for s in STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    print(f"graded {len(rows)} notebooks in {time.monotonic() - t0:.1f} s ({summary}) -> {out}")
+    print(f"graded {len(rows)} notebooks in {time.monotonic() - t0:.1f} s ({summary}) -> {out} "
+          f"(per notebook: {by_notebook_path(out)})")
     return 0
 
 
