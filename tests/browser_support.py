@@ -289,6 +289,28 @@ class Browser:
         self.stop()
 
 
+_SHARED = {"browser": None, "users": 0}
+
+
+def acquire_browser() -> Browser:
+    """The process's one headless Chromium (playwright's sync API allows one driver per thread).
+
+    Test modules each take it in a session fixture and give it back with
+    :func:`release_browser`; the last one to give it back stops it.
+    """
+    if _SHARED["browser"] is None:
+        _SHARED["browser"] = Browser().start()
+    _SHARED["users"] += 1
+    return _SHARED["browser"]
+
+
+def release_browser():
+    _SHARED["users"] -= 1
+    if _SHARED["users"] <= 0 and _SHARED["browser"] is not None:
+        b, _SHARED["browser"], _SHARED["users"] = _SHARED["browser"], None, 0
+        b.stop()
+
+
 # ---------------------------------------------------------------------------
 # Pictures
 # ---------------------------------------------------------------------------

@@ -65,12 +65,11 @@ def lab(lab_root):
 def chromium():
     assert bs.have_playwright(), "python playwright is missing: tools/course test installs the dev extras"
     assert bs.chromium_path(), "chromium is not on PATH: tools/course test installs Debian's chromium"
-    b = bs.Browser()
+    b = bs.acquire_browser()
     try:
-        b.start()
         yield b
     finally:
-        b.stop()
+        bs.release_browser()
 
 
 @pytest.fixture

@@ -203,16 +203,23 @@ def serve():
         s.server_close()
 
 
-@pytest.fixture
-def page():
+@pytest.fixture(scope="session")
+def chromium():
     assert bs.chromium_path(), "chromium is not on PATH: tools/course test installs Debian's chromium"
-    b = bs.Browser()
+    b = bs.acquire_browser()
     try:
-        b.start()
-        p = b.new_page()
+        yield b
+    finally:
+        bs.release_browser()
+
+
+@pytest.fixture
+def page(chromium):
+    p = chromium.new_page()
+    try:
         yield p
     finally:
-        b.stop()
+        p.close()
 
 
 def _watch_requests(page):
