@@ -192,13 +192,14 @@ def rmsprop_step(w, g, s, lr=1e-2, beta=0.99, eps=1e-8, *, eps_in_sqrt=False,
         ema_update(m, g, beta, out=m)                   # m_t = beta m_{t-1} + (1-beta) g_t
         np.multiply(m, m, out=buf)
         np.subtract(s, buf, out=buf)                    # s_t - m_t^2
+        sq = buf
     else:
-        np.copyto(buf, s)
+        sq = s
     if eps_in_sqrt:
-        buf += eps
+        np.add(sq, eps, out=buf)
         np.sqrt(buf, out=buf)                           # sqrt(s_t + eps)       (Keras, optax)
     else:
-        np.sqrt(buf, out=buf)
+        np.sqrt(sq, out=buf)
         buf += eps                                      # sqrt(s_t) + eps       (torch)
     np.divide(g, buf, out=buf)                          # g_t / (sqrt(s_t) + eps)
     if momentum > 0:
@@ -260,17 +261,18 @@ def adam_step(w, g, v, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
         c2 = 1.0 - beta2**t                             # s_hat = s_t / (1 - beta2^t)
     else:
         c1 = c2 = 1.0
+    # eta v_hat / (sqrt(s_hat) + eps) = eta sqrt(c2)/c1 * v_t / (sqrt(s_t) + eps sqrt(c2)):
+    # the corrections move into two scalars, which saves a pass over the arrays.
+    r2 = math.sqrt(c2)
     if eps_in_sqrt:
-        np.divide(s, c2, out=buf)
-        buf += eps
-        np.sqrt(buf, out=buf)                           # sqrt(s_hat + eps)
+        np.add(s, eps * c2, out=buf)
+        np.sqrt(buf, out=buf)                           # sqrt(s_t + eps c2) = r2 sqrt(s_hat + eps)
     else:
         np.sqrt(s, out=buf)
-        buf /= math.sqrt(c2)
-        buf += eps                                      # sqrt(s_hat) + eps
+        buf += eps * r2                                 # sqrt(s_t) + eps r2  = r2 (sqrt(s_hat) + eps)
     np.divide(v, buf, out=buf)
-    buf *= lr / c1                                      # eta v_hat / (sqrt(s_hat) + eps)
-    w -= buf                                            # w_t = w_{t-1} - ...
+    buf *= lr * r2 / c1                                 # eta v_hat / (sqrt(s_hat) + eps)
+    w -= buf                                            # w_t = w_{t-1} - eta v_hat / (sqrt(s_hat) + eps)
     return w
 
 
