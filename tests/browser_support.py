@@ -315,12 +315,6 @@ def release_browser():
 # Pictures
 # ---------------------------------------------------------------------------
 
-def decode_data_url(src: str) -> bytes:
-    head, _, data = src.partition(",")
-    assert head.startswith("data:image/png;base64"), f"not an inline PNG: {head[:60]}"
-    return base64.b64decode(data)
-
-
 def pixels(png: bytes):
     import numpy as np
     from PIL import Image
