@@ -23,7 +23,14 @@ import math
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import PIL.Image
 from IPython.display import display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import Collection
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.text import Text
 
 __all__ = ["SYMBOLS", "lr", "beta", "beta1", "beta2", "eps", "bias_correction", "toggle",
            "slider", "live", "show_default"]
@@ -89,27 +96,94 @@ def bias_correction(value=True):
     return toggle("bias_correction", value)
 
 
+class _Renderer:
+    """Renders a figure to PNG bytes, redrawing only what ``update`` changed when it can.
+
+    The first render is a full draw, which also fixes the layout (no layout
+    engine runs again: "tight" layout alone renders the figure twice). Later
+    renders look at which artists became stale: if they are lines, collections,
+    patches or texts inside the axes, and no axes changed its limits, those
+    artists are drawn over a cached picture of everything else (blitting);
+    otherwise the whole figure is drawn again and the cache rebuilt.
+    """
+
+    _MOVABLE = (Line2D, Collection, Patch, Text, AxesImage)
+
+    def __init__(self, fig):
+        self.fig = fig
+        self.canvas = FigureCanvasAgg(fig)
+        self.moving = []            # artists update() changes, drawn over the background
+        self.background = None
+        self.limits = None
+
+    def _stale(self):
+        changed, other = [], False
+        for ax in self.fig.axes:
+            for a in ax.get_children():
+                if a.stale:
+                    if isinstance(a, self._MOVABLE) and a is not ax.patch:
+                        changed.append(a)
+                    else:
+                        other = True
+        return changed, other or any(t.stale for t in self.fig.texts)
+
+    def _limits(self):
+        return [tuple(ax.viewLim.bounds) for ax in self.fig.axes]
+
+    def png(self):
+        if self.limits is None:                                  # first render: full, fix layout
+            self.canvas.draw()
+            self.fig.set_layout_engine("none")
+            self.limits = self._limits()
+            return self._encode()
+        changed, other = self._stale()
+        known = {id(a) for a in self.moving}
+        if (self.background is not None and not other and self._limits() == self.limits
+                and all(id(a) in known for a in changed)):
+            self.canvas.restore_region(self.background)         # fast path: blit
+        else:
+            self.moving = sorted({id(a): a for a in self.moving + changed}.values(), key=lambda a: a.zorder)
+            for a in self.moving:
+                a.set_animated(True)                              # left out of the full draw
+            self.canvas.draw()
+            self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+            for a in self.moving:
+                a.set_animated(False)
+            self.limits = self._limits()
+        for a in self.moving:
+            if a.get_figure(root=True) is self.fig:
+                self.fig.draw_artist(a)
+        return self._encode()
+
+    def _encode(self):
+        w, h = self.canvas.get_width_height(physical=True)
+        img = PIL.Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        out = io.BytesIO()
+        img.save(out, format="PNG", compress_level=1)
+        return out.getvalue()
+
+
 def live(fig, update, **controls):
     """Show ``controls`` above ``fig``; each change calls ``update(**values)`` and redraws.
 
     ``update`` must change artists of ``fig`` in place and may return a short
     text (a readout such as "loss after 100 steps: 0.012"), shown under the
-    figure. The figure is rendered to PNG bytes into one ``ipywidgets.Image``
-    (no ``Output`` widget: headless runners such as nbclient can stall on
-    those, nbclient issue 312). Returns the container widget.
+    figure. The figure goes as PNG bytes into one ``ipywidgets.Image`` (no
+    ``Output`` widget: headless runners such as nbclient can stall on those,
+    nbclient issue 312), at its natural size; only the artists ``update``
+    changed are redrawn when the axes limits stay put. Returns the container.
     """
     plt.close(fig)                      # drawn by us, not again by the inline backend
     if fig.get_layout_engine() is None:
-        fig.set_layout_engine("tight")  # one render per move (bbox_inches="tight" would take two)
-    image = W.Image(format="png")
+        fig.set_layout_engine("tight")
+    renderer = _Renderer(fig)
+    image = W.Image(format="png", layout=W.Layout(align_self="flex-start"))
     text = W.HTML()
 
     def redraw(_change=None):
         msg = update(**{name: c.value for name, c in controls.items()})
         text.value = "" if msg is None else f"<code>{html.escape(str(msg))}</code>"
-        png = io.BytesIO()
-        fig.savefig(png, format="png")
-        image.value = png.getvalue()
+        image.value = renderer.png()
 
     for c in controls.values():
         c.observe(redraw, names="value")

@@ -55,3 +55,36 @@ def test_every_optimizer_has_one_style_and_they_differ():
     assert plotting.style_of("Adam (no bias correction)") == plotting.style_of("adam")
     with pytest.raises(ValueError, match="no course style"):
         plotting.style_of("Lion")
+
+
+def _pixels(png):
+    import io
+
+    import PIL.Image
+    return np.asarray(PIL.Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize("relim", [False, True], ids=["blit", "limits-change"])
+def test_fast_redraw_gives_the_same_picture_as_a_full_draw(relim):
+    import io
+    f = optlib.Rosenbrock()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3))
+    plotting.contour(f, a)
+    line = plotting.path(a, optlib.trajectory(f, optlib.Adam, steps=200, lr=0.05), "Adam")
+    (loss,) = b.semilogy(np.ones(201))
+    title = a.set_title("start")
+    r = widgets._Renderer(fig)
+    r.png()
+    for lr in (0.01, 0.02, 0.03):
+        path = optlib.trajectory(f, optlib.Adam, steps=200, lr=lr)
+        plotting.set_path(line, path)
+        loss.set_ydata(path.loss)
+        title.set_text(f"η = {lr}")
+        if relim:
+            b.relim()
+            b.autoscale_view()
+        got = r.png()
+    assert (r.background is not None) and {id(line), id(loss), id(title)} <= {id(x) for x in r.moving}
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=fig.dpi)
+    assert (np.abs(_pixels(got) - _pixels(full.getvalue())).sum(-1) > 30).mean() < 1e-3
