@@ -122,5 +122,20 @@ def curve(ax, y, name, x=None, **kw):
 
 
 def legend(ax, **kw):
-    """A legend that never hides the curves (outside, right)."""
-    return ax.legend(loc=kw.pop("loc", "upper left"), bbox_to_anchor=kw.pop("bbox_to_anchor", (1.01, 1)), **kw)
+    """A legend that never hides the curves (outside, right).
+
+    Called again on the same axes with the same curves (under a slider, after
+    ``line.set_label``), it rewrites the existing legend's texts instead of
+    building a new legend, so a redraw stays cheap.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    old = ax.get_legend()
+    if old is not None and not kw and list(old.legend_handles) and len(old.texts) == len(labels) \
+            and getattr(old, "_optlib_handles", None) == [id(h) for h in handles]:
+        for text, label in zip(old.texts, labels):
+            if text.get_text() != label:
+                text.set_text(label)
+        return old
+    leg = ax.legend(loc=kw.pop("loc", "upper left"), bbox_to_anchor=kw.pop("bbox_to_anchor", (1.01, 1)), **kw)
+    leg._optlib_handles = [id(h) for h in handles]
+    return leg

@@ -28,6 +28,7 @@ from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection
 from matplotlib.image import AxesImage
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
@@ -102,12 +103,12 @@ class _Renderer:
     The first render is a full draw, which also fixes the layout (no layout
     engine runs again: "tight" layout alone renders the figure twice). Later
     renders look at which artists became stale: if they are lines, collections,
-    patches or texts inside the axes, and no axes changed its limits, those
+    patches, texts or legends inside the axes, and no axes changed its limits, those
     artists are drawn over a cached picture of everything else (blitting);
     otherwise the whole figure is drawn again and the cache rebuilt.
     """
 
-    _MOVABLE = (Line2D, Collection, Patch, Text, AxesImage)
+    _MOVABLE = (Line2D, Collection, Patch, Text, AxesImage, Legend)
 
     def __init__(self, fig):
         self.fig = fig

@@ -88,3 +88,23 @@ def test_fast_redraw_gives_the_same_picture_as_a_full_draw(relim):
     full = io.BytesIO()
     fig.savefig(full, format="png", dpi=fig.dpi)
     assert (np.abs(_pixels(got) - _pixels(full.getvalue())).sum(-1) > 30).mean() < 1e-3
+
+
+def test_relabelling_a_curve_updates_the_legend_in_place_and_stays_on_the_fast_path():
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1], label="GD, η = 0.1")
+    leg = plotting.legend(ax)
+    r = widgets._Renderer(fig)
+    r.png()
+    for lr in (0.2, 0.3):
+        line.set_ydata([0, lr])
+        line.set_label(f"GD, η = {lr}")
+        assert plotting.legend(ax) is leg
+    r.png()
+    assert leg.texts[0].get_text() == "GD, η = 0.3"
+    background = r.background
+    line.set_ydata([0, 0.5])
+    r.png()
+    assert r.background is background                 # blitted, not redrawn from scratch
+    (other,) = ax.plot([1, 0], label="Adam")
+    assert plotting.legend(ax) is not leg             # new curves: a new legend
