@@ -61,17 +61,6 @@ def lab(lab_root):
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    assert bs.have_playwright(), "python playwright is missing: tools/course test installs the dev extras"
-    assert bs.chromium_path(), "chromium is not on PATH: tools/course test installs Debian's chromium"
-    b = bs.acquire_browser()
-    try:
-        yield b
-    finally:
-        bs.release_browser()
-
-
 @pytest.fixture
 def page(chromium, lab):
     p = chromium.new_page()

@@ -203,16 +203,6 @@ def serve():
         s.server_close()
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    assert bs.chromium_path(), "chromium is not on PATH: tools/course test installs Debian's chromium"
-    b = bs.acquire_browser()
-    try:
-        yield b
-    finally:
-        bs.release_browser()
-
-
 @pytest.fixture
 def page(chromium):
     p = chromium.new_page()
