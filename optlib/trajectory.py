@@ -35,6 +35,12 @@ class Trajectory(NamedTuple):
     def final_loss(self):
         return self.loss[-1]
 
+    def summary(self):
+        """One line for a slider's readout: "loss after 100 steps: 0.0057" or "diverged at step 56"."""
+        if self.diverged is not None:
+            return f"diverged at step {self.diverged}"
+        return f"loss after {len(self.loss) - 1} steps: {self.loss[-1]:.3g}"
+
     def distance_to(self, point):
         """Euclidean distance from each position to ``point``."""
         return np.hypot(*(self.xy - np.asarray(point, dtype=float)).T)

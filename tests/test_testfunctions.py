@@ -118,3 +118,9 @@ def test_trajectory_rejects_bad_arguments():
         optlib.trajectory(T.Quadratic(), optlib.Adam, lr=-1)
     with pytest.raises(TypeError, match="optlib optimizer"):
         optlib.trajectory(T.Quadratic(), lambda p: object())
+
+
+def test_summary_reads_the_loss_or_the_divergence():
+    q = T.Quadratic()
+    assert optlib.trajectory(q, optlib.SGD, steps=100, lr=0.1).summary().startswith("loss after 100 steps: ")
+    assert optlib.trajectory(q, optlib.SGD, steps=100, lr=0.6).summary() == "diverged at step 56"
