@@ -270,6 +270,10 @@ def test_site_renders_offline(site, serve, page):
     page.goto(f"{base}/index.html")
     links = page.locator("li a")
     assert links.count() == len(LECTURES) + len(EXERCISES)
+    # Let the index finish typesetting (and fetching its fonts) before leaving it: a click
+    # during that aborts the font requests, which would read as failed requests below.
+    _wait_mathjax(page)
+    page.wait_for_load_state("networkidle")
     page.locator(f'li a[href="notebooks/{SHOWCASE.stem}.html"]').click()
     page.wait_for_load_state("load")
     assert page.url.endswith(f"notebooks/{SHOWCASE.stem}.html")
