@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -127,12 +128,14 @@ def get(url, data=None, method=None):
 
 @pytest.mark.slow
 def test_lab_command_serves_the_course_on_localhost_with_optlib_importable(tmp_path):
-    """Starts `tools/course lab` exactly as the README says (plus no browser and a port)."""
+    """Starts `tools/course lab` exactly as the README says (plus no browser, a port and a work folder):
+    a student's JupyterLab on 127.0.0.1, in a work folder outside the repository, without nbgrader."""
     import psutil
     import websocket
 
     port, token = free_port(), uuid.uuid4().hex
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), BROWSER="true")
+    work = tmp_path / "work"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), BROWSER="true", COURSE_WORKDIR=str(work))
     proc = subprocess.Popen(
         [str(ROOT / "tools/course"), "lab", "--no-browser", f"--ServerApp.port={port}",
          f"--IdentityProvider.token={token}"], cwd=tmp_path, env=env,
@@ -163,9 +166,20 @@ def test_lab_command_serves_the_course_on_localhost_with_optlib_importable(tmp_p
         effective = s["settings"].get("commsOverSubshells",
                                       s["schema"]["properties"]["commsOverSubshells"]["default"])
         assert effective == "disabled"
-        # The course is served from the repository root: the lecture notebooks are there.
+        # The course is served from the work folder: lectures and exercises are there, solutions are not.
+        top = {i["name"] for i in get(f"{base}/api/contents?token={token}")["content"]}
+        assert {"notebooks", "exercises"} <= top and "solutions" not in top, top
         listing = get(f"{base}/api/contents/notebooks?token={token}")
         assert any(i["name"].endswith(".ipynb") for i in listing["content"])
+        assert (work / "notebooks" / "00_course_map.ipynb").is_file()
+        # No nbgrader for the student: its server extensions are off and its lab extension disabled.
+        with pytest.raises(urllib.error.HTTPError) as err:
+            get(f"{base}/formgrader?token={token}")
+        assert err.value.code == 404
+        with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=10) as r:
+            page = r.read().decode()
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+        assert config["disabledExtensions"] == ["@jupyter/nbgrader"] or "@jupyter/nbgrader" in config["disabledExtensions"]
         # A kernel started by the server imports optlib from this checkout.
         kid = get(f"{base}/api/kernels?token={token}", data=b"{}", method="POST")["id"]
         ws = websocket.create_connection(f"ws://127.0.0.1:{port}/api/kernels/{kid}/channels?token={token}",

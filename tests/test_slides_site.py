@@ -1,12 +1,16 @@
 """The slide decks (tools/build_slides.py) and the website (tools/build_site.py).
 
-Both are built once per session into temporary folders from the notebooks'
-stored outputs. Static checks: a page per notebook, as many <img> in its
-output areas as the notebook has image outputs, every index link resolves,
-every script and style sheet is a local file, no solution or hidden-test text
-in the site. Browser checks (marked ``browser``): a deck renders as reveal.js
-slides and ArrowRight moves to another slide; the course map and a lecture page
-render with MathJax and their figures; and no request leaves 127.0.0.1.
+The site (decks included, in its slides/ folder) is built once per session into
+a temporary folder from the notebooks' stored outputs. Static checks: a page and
+a deck per notebook, as many <img> in its output areas as the notebook has image
+outputs, every script and style sheet a local file, no code and no prompt on a
+slide unless the cell asks for it, long prose in speaker notes, no solution or
+hidden-test text in the site. Browser checks (marked ``browser``): a deck renders
+as reveal.js slides and ArrowRight moves on; no slide of any deck overflows
+1280x720; a handout prints one PDF page per slide; the course map and a lecture
+page render with MathJax and their figures; hints and answers stay closed until
+clicked; every link on every page leads to a page that exists; and no request
+leaves 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -43,13 +47,13 @@ def _build(script, out):
 
 
 @pytest.fixture(scope="session")
-def slides(tmp_path_factory):
-    return _build("build_slides.py", tmp_path_factory.mktemp("slides"))
+def site(tmp_path_factory):
+    return _build("build_site.py", tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    return _build("build_site.py", tmp_path_factory.mktemp("site"))
+def slides(site):
+    return site / "slides"
 
 
 def _soup(path):
@@ -104,6 +108,44 @@ def test_decks_load_only_local_files(slides):
         assert not any("import" in m and "://" in m for m in modules), f"{deck.name} imports from the web"
 
 
+def _cells(nb_path):
+    return json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
+
+
+def test_slides_show_no_code_and_no_prompts_unless_a_cell_asks(slides):
+    for nb in LECTURES:
+        soup = _soup(slides / f"{nb.stem}.slides.html")
+        shown = [c for c in _cells(nb) if c["cell_type"] == "code"
+                 and "slides-show-code" in c["metadata"].get("tags", [])]
+        inputs = soup.select(".jp-CodeCell .jp-InputArea")
+        assert len(inputs) == len(shown), f"{nb.name}: {len(inputs)} code inputs on slides, {len(shown)} asked for"
+        assert not soup.select(".jp-InputPrompt, .jp-OutputPrompt") or all(
+            not p.get_text(strip=True) for p in soup.select(".jp-InputPrompt, .jp-OutputPrompt")), nb.name
+
+
+def test_long_prose_and_answers_go_to_speaker_notes(slides):
+    for nb in LECTURES[1:]:
+        soup = _soup(slides / f"{nb.stem}.slides.html")
+        notes = soup.select("aside.notes")
+        assert notes, f"{nb.name}: no speaker notes"
+        answers = [d for d in soup.find_all("details")]
+        assert all(d.find_parent("aside", class_="notes") for d in answers), f"{nb.name}: answers on a slide"
+
+
+def test_build_slides_moves_prose_beyond_a_few_lines_to_the_notes():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_slides
+    finally:
+        sys.path.pop(0)
+    long = "\n\n".join(["## A heading", "One short claim.", "$$x_t = x_{t-1}$$"]
+                        + [f"Paragraph {i} " + "words " * 40 for i in range(3)]
+                        + ["<details><summary>Answers</summary>\n\n1. a\n</details>"])
+    shown, notes, _ = build_slides.split_markdown(long)
+    assert shown == "## A heading\n\nOne short claim.\n\n$$x_t = x_{t-1}$$"
+    assert notes.count("Paragraph") == 3 and "<details>" in notes
+
+
 # ---------------------------------------------------------------------------
 # Site
 # ---------------------------------------------------------------------------
@@ -120,17 +162,34 @@ def test_site_has_a_page_per_notebook_with_its_figures(site):
     assert not (site / "solutions").exists()
 
 
-def test_course_map_links_every_page_and_resolves(site):
+def test_course_map_links_every_page_deck_and_download(site):
     index = site / "index.html"
     soup = _soup(index)
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
     for href in hrefs:
         assert (site / urllib.parse.unquote(href)).is_file(), f"index links to missing {href}"
-    expected = {f"notebooks/{nb.stem}.html" for nb in LECTURES} | {f"exercises/{nb.stem}.html" for nb in EXERCISES}
-    assert expected <= set(hrefs)
+    expected = ({f"notebooks/{nb.stem}.html" for nb in LECTURES} | {f"exercises/{nb.stem}.html" for nb in EXERCISES}
+                | {f"slides/{nb.stem}.slides.html" for nb in LECTURES}
+                | {f"notebooks/{nb.name}" for nb in LECTURES} | {f"exercises/{nb.name}" for nb in EXERCISES})
+    assert expected <= set(hrefs), sorted(expected - set(hrefs))
     # each entry: a title and a one-line summary
     for li in soup.find_all("li"):
         assert li.a.get_text(strip=True) and li.find(class_="summary").get_text(strip=True), li
+
+
+def test_every_page_has_the_course_bar_and_its_download(site):
+    for folder, notebooks in (("notebooks", LECTURES), ("exercises", EXERCISES)):
+        for i, nb in enumerate(notebooks):
+            soup = _soup(site / folder / f"{nb.stem}.html")
+            nav = soup.find("nav", class_="course-nav")
+            assert nav, f"{folder}/{nb.stem}: no course bar"
+            hrefs = [a["href"] for a in nav.find_all("a")]
+            assert "../index.html" in hrefs and nb.name in hrefs
+            assert (site / folder / nb.name).read_bytes() == nb.read_bytes(), "the download is not the notebook"
+            if i + 1 < len(notebooks):
+                assert f"{notebooks[i + 1].stem}.html" in hrefs
+            if folder == "notebooks":
+                assert f"../slides/{nb.stem}.slides.html" in hrefs
 
 
 def _code(nb_path):
@@ -240,10 +299,10 @@ def _assert_local(seen, failed, base):
 
 @pytest.mark.browser
 def test_deck_renders_as_slides_offline(slides, serve, page):
-    base = serve(slides)
+    base = serve(slides.parent)
     seen, failed = _watch_requests(page)
     deck = SHOWCASE.stem + ".slides.html"
-    page.goto(f"{base}/{deck}")
+    page.goto(f"{base}/slides/{deck}")
     # nbconvert loads reveal.js through require.js (no global Reveal): read reveal's DOM state.
     page.wait_for_selector(".reveal.ready", timeout=60_000)
     sections = page.locator(".reveal .slides section").count()
@@ -251,7 +310,7 @@ def test_deck_renders_as_slides_offline(slides, serve, page):
     current = ("() => { const p = [...document.querySelectorAll('.reveal .slides section.present')];"
                " return p.length ? p[p.length - 1] : null; }")
     assert page.evaluate(f"() => {{ const s = ({current})(); s.setAttribute('data-seen', ''); return true; }}")
-    page.locator(".reveal").click()
+    page.locator(".reveal .slides").click(position={"x": 5, "y": 5})
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => {{ const s = ({current})(); return s && !s.hasAttribute('data-seen'); }}",
                            timeout=10_000)
@@ -268,8 +327,8 @@ def test_site_renders_offline(site, serve, page):
     base = serve(site)
     seen, failed = _watch_requests(page)
     page.goto(f"{base}/index.html")
-    links = page.locator("li a")
-    assert links.count() == len(LECTURES) + len(EXERCISES)
+    links = page.locator("li > a:first-child")
+    assert links.count() >= len(LECTURES) + len(EXERCISES)
     # Let the index finish typesetting (and fetching its fonts) before leaving it: a click
     # during that aborts the font requests, which would read as failed requests below.
     _wait_mathjax(page)
@@ -284,3 +343,101 @@ def test_site_renders_offline(site, serve, page):
     bs.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(bs.ARTIFACTS / "site-lecture.png"))
     _assert_local(seen, failed, base)
+
+
+@pytest.mark.browser
+def test_no_slide_overflows_1280x720(slides, serve, chromium):
+    """Every slide of every deck, at reveal.js's 1280x720, holds its content (MathJax typeset)."""
+    base = serve(slides.parent)
+    page = chromium.new_page()
+    page.set_viewport_size({"width": 1280, "height": 720})
+    over = []
+    try:
+        for nb in LECTURES:
+            page.goto(f"{base}/slides/{nb.stem}.slides.html")
+            page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=60_000)
+            page.wait_for_function("() => !window.MathJax || (MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                                   " && !MathJax.Hub.queue.running)", timeout=60_000)
+            found = page.evaluate("""() => {
+                const H = Reveal.getConfig().height, out = [];
+                for (const s of Reveal.getSlides()) {
+                    const i = Reveal.getIndices(s); Reveal.slide(i.h, i.v);
+                    if (s.scrollHeight > H + 2) out.push(`${i.h}/${i.v}: ${s.scrollHeight}px`);
+                }
+                return out; }""")
+            over += [f"{nb.stem} slide {f}" for f in found]
+    finally:
+        page.close()
+    assert not over, f"slides taller than 720 px: {over}"
+
+
+@pytest.mark.browser
+def test_handout_prints_one_page_per_slide(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_slides
+    finally:
+        sys.path.pop(0)
+    out = tmp_path / "site" / "slides"
+    decks = build_slides.build([SHOWCASE], out, pdf=True)
+    pdf = out / "handouts" / f"{SHOWCASE.stem}.pdf"
+    assert pdf in decks and pdf.read_bytes().startswith(b"%PDF")
+    import re
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    sections = _soup(out / f"{SHOWCASE.stem}.slides.html").select(".reveal .slides section")
+    slides = sum(1 for s in sections if not s.find("section"))          # reveal's slides are the leaves
+    assert pages == slides, f"{pages} PDF pages for {slides} slides (a slide overflowed onto a second page?)"
+
+
+@pytest.mark.browser
+def test_hints_and_answers_stay_closed_until_clicked(site, serve, page):
+    base = serve(site)
+    page.goto(f"{base}/notebooks/{SHOWCASE.stem}.html")
+    details = page.locator("details")
+    assert details.count() >= 1
+    for i in range(details.count()):
+        d = details.nth(i)
+        assert d.evaluate("d => !d.open"), f"details {i} renders open"
+        inner = d.evaluate("d => [...d.children].filter(c => c.tagName !== 'SUMMARY').length")
+        assert inner >= 1, f"details {i} holds nothing: its answers were rendered outside it"
+        hidden = d.evaluate("d => [...d.children].filter(c => c.tagName !== 'SUMMARY')"
+                            ".every(c => !c.checkVisibility())")
+        assert hidden, f"details {i}: answers visible while closed"
+    first = details.nth(0)
+    first.locator("summary").click()
+    assert first.evaluate("d => d.open && [...d.children].some(c => c.tagName !== 'SUMMARY' && c.checkVisibility())")
+
+
+@pytest.mark.browser
+def test_every_link_on_every_page_leads_somewhere(site, serve, page):
+    """Visit every page of the site from the index; follow every link; none may be missing."""
+    base = serve(site)
+    todo, seen, missing = [f"{base}/index.html"], set(), []
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        resp = page.goto(url)
+        if resp is None or resp.status >= 400:
+            missing.append(url)
+            continue
+        if not url.endswith(".html"):
+            continue
+        hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        for h in hrefs:
+            h = h.split("#")[0]
+            if not h.startswith(base):
+                assert h.startswith(("mailto:", "javascript:")) or not h, f"{url} links outside: {h}"
+                continue
+            if h.endswith((".ipynb", ".pdf")):
+                if h not in seen:
+                    seen.add(h)
+                    r = page.request.get(h)
+                    if r.status >= 400:
+                        missing.append(f"{h} (from {url})")
+            elif h not in seen:
+                todo.append(h)
+    assert not missing, f"links to missing pages: {missing}"
+    pages = [u for u in seen if u.endswith(".html")]
+    assert len(pages) >= 2 * len(LECTURES) + len(EXERCISES), f"only {len(pages)} pages reached"
