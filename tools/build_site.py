@@ -54,7 +54,9 @@ nav.course-nav { font: 14px/1.4 system-ui, sans-serif; background: #f4f4f4; bord
 nav.course-nav a { margin-right: 1.1rem; }
 details.course-details { border: 1px solid #ddd; border-radius: 4px; padding: .3rem .7rem; margin: .6rem 0; }
 details.course-details > summary { cursor: pointer; font-weight: 600; }
-@media print { nav.course-nav { display: none; } .course-page { max-width: none; margin: 0; } }
+a.anchor-link { visibility: hidden; text-decoration: none; margin-left: .3rem; }
+h1:hover > a.anchor-link, h2:hover > a.anchor-link, h3:hover > a.anchor-link { visibility: visible; }
+@media print { nav.course-nav, a.anchor-link { display: none; } .course-page { max-width: none; margin: 0; } }
 """
 
 MATHJAX = """<script type="text/x-mathjax-config">
@@ -240,6 +242,11 @@ def build(out: Path, sections=SECTIONS, pdf=False, slides=True) -> list[Path]:
         docs = build_docs(out, decks) if (ROOT / "docs").is_dir() else []
     finally:
         shutil.rmtree(templates, ignore_errors=True)
+    if pdf and docs:                                  # printable reference pages (A4)
+        import print_pdf
+        written += print_pdf.print_pages(out, [(href, out / href.replace(".html", ".pdf")) for href, _, _ in docs],
+                                         format="A4", margin={"top": "12mm", "bottom": "12mm",
+                                                              "left": "10mm", "right": "10mm"})
 
     parts = []
     for folder, heading, rows in listing:
@@ -257,8 +264,10 @@ def build(out: Path, sections=SECTIONS, pdf=False, slides=True) -> list[Path]:
                          f'<span class="more">{" ".join(more)}</span></li>')
         parts.append(f"<h2>{html.escape(heading)}</h2>\n<ol>\n" + "\n".join(items) + "\n</ol>")
     if docs:
-        items = "\n".join(f'<li><a href="{href}">{html.escape(t)}</a><span class="summary">{html.escape(s)}</span></li>'
-                          for href, t, s in docs)
+        pdf_link = (lambda href: f'<span class="more"><a href="{href.replace(".html", ".pdf")}">PDF</a></span>'
+                    if pdf else "")
+        items = "\n".join(f'<li><a href="{href}">{html.escape(t)}</a><span class="summary">{html.escape(s)}</span>'
+                          f'{pdf_link(href)}</li>' for href, t, s in docs)
         parts.append(f"<h2>Reference</h2>\n<ul>\n{items}\n</ul>")
     index = out / "index.html"
     body = ("<h1>From gradient descent to Adam</h1>\n<p>A course on adaptive gradient optimizers (gradient "

@@ -355,45 +355,14 @@ def build(notebooks, out: Path, pdf=False) -> list[Path]:
 
 
 def print_handouts(decks, folder: Path) -> list[Path]:
-    """Each deck printed to PDF through reveal.js's print layout in headless Chromium (offline)."""
-    import functools
-    import http.server
-    import threading
+    """Each deck printed to PDF through reveal.js's print layout (one page per slide, more if one overflows)."""
+    import print_pdf
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    import browser_support as bs
-
-    folder.mkdir(parents=True, exist_ok=True)
     site = Path(decks[0]).parent.parent
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    browser = bs.acquire_browser()
-    written = []
-    try:
-        page = browser.new_page()
-        for deck in decks:
-            page.goto(f"{base}/slides/{Path(deck).name}?print-pdf", wait_until="load")
-            page.wait_for_function("() => window.Reveal && Reveal.isReady() && document.querySelector('.pdf-page')",
-                                   timeout=60_000)
-            page.wait_for_function("() => !window.MathJax || (MathJax.Hub.queue.pending === 0"
-                                   " && !MathJax.Hub.queue.running)", timeout=60_000)
-            dst = folder / (Path(deck).name.replace(".slides.html", ".pdf"))
-            pages = page.evaluate("() => document.querySelectorAll('.pdf-page').length")   # one per slide,
-            page.pdf(path=str(dst), print_background=True, prefer_css_page_size=True,    # more if one overflows;
-                     page_ranges=f"1-{pages}")                                          # not Chrome's blank last
-            written.append(dst)
-        page.close()
-    finally:
-        bs.release_browser()
-        httpd.shutdown()
-        httpd.server_close()
-    return written
+    jobs = [(f"slides/{Path(d).name}?print-pdf", folder / Path(d).name.replace(".slides.html", ".pdf")) for d in decks]
+    return print_pdf.print_pages(
+        site, jobs, ready="() => window.Reveal && Reveal.isReady() && document.querySelector('.pdf-page')",
+        pages_js="() => document.querySelectorAll('.pdf-page').length", prefer_css_page_size=True)
 
 
 def main(argv=None):
