@@ -27,10 +27,17 @@ import cpu_levels  # noqa: E402
 
 
 def clean(nb):
+    """No widget state, no timestamps, and a cell's stdout/stderr as one output each: how a
+    kernel chunks a stream depends on timing, so unmerged chunks differ from run to run."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
     nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
+    merge = CoalesceStreamsPreprocessor()
+    for i, cell in enumerate(nb.cells):
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
+        if cell.cell_type == "code":
+            merge.preprocess_cell(cell, {}, i)
     return nb
 
 
