@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import optlib
 from optlib import functional as F
+from optlib._kernels import block_size
 
 torch.set_num_threads(1)
 
@@ -91,14 +92,14 @@ def test_matches_torch_when_a_parameter_has_no_gradient(case):
 
 @pytest.mark.parametrize("case", CASES[::2], ids=_ids)
 def test_large_parameters_updated_block_by_block_match_torch(case):
-    """Parameters larger than optimizers.BLOCK take the blocked path (last block partial)."""
-    n = optlib.optimizers.BLOCK
+    """Parameters larger than a block take the blocked path (last block partial)."""
+    n = block_size(np.float64)
     shapes = [(3, n // 2 + 7), (n + 5,), (4,)]
     assert rel_diff(*run_both(*case, steps=12, shapes=shapes, skip_every=4)) <= 1e-10
 
 
 def test_non_contiguous_large_parameter_is_updated_correctly():
-    n = optlib.optimizers.BLOCK
+    n = block_size(np.float64)
     base = np.ones((2 * n + 3, 2))
     w = base.T                                   # a transposed view: not C-contiguous
     ref = np.ones((2, 2 * n + 3))
