@@ -14,6 +14,8 @@ its arrays in place updates the model's weights::
 :func:`parity_run` trains two identical copies of a small network on
 scikit-learn's digits, one stepped by ``torch.optim`` and one by optlib, and
 records how far apart their parameters drift, step by step.
+:func:`reddi_run_torch` runs Reddi et al.'s problem with ``torch.optim.Adam``,
+the oracle for :func:`optlib.experiments.reddi_run`.
 
 torch is imported inside the functions: ``import optlib`` never imports torch.
 """
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["params_as_numpy", "grads_as_numpy", "OptlibStepper", "ParityResult", "parity_run",
-           "OPTIMIZERS", "build_model", "order_of_magnitude"]
+           "OPTIMIZERS", "build_model", "order_of_magnitude", "reddi_run_torch"]
 
 #: The optimizers both libraries have, by optlib's name: (optlib class name, torch.optim class name).
 OPTIMIZERS = {"SGD": ("SGD", "SGD"), "RMSProp": ("RMSProp", "RMSprop"), "Adam": ("Adam", "Adam"),
@@ -399,3 +401,35 @@ def order_of_magnitude(x):
     if not math.isfinite(x):
         return str(x)
     return f"1e{math.ceil(math.log10(abs(x))):+03d}"
+
+
+# --------------------------------------------------------------------------
+# Reddi et al. 2018 with torch.optim (the oracle for optlib.experiments.reddi_run)
+# --------------------------------------------------------------------------
+def reddi_run_torch(steps=10_000, C=3.0, x0=0.0, lr=0.1, decay=True, amsgrad=True, betas=None, eps=1e-8):
+    """:func:`optlib.experiments.reddi_run` with ``torch.optim.Adam`` in float64.
+
+    The same problem, projection and schedule (``lr / sqrt(t)`` through
+    ``torch.optim.lr_scheduler.LambdaLR`` when ``decay``); ``betas`` defaults
+    to the paper's ``(0, 1 / (1 + C**2))``. Returns ``x_0..x_steps``.
+    """
+    torch = _torch()
+    from .experiments import inverse_sqrt, reddi_gradient
+
+    if betas is None:
+        betas = (0.0, 1.0 / (1.0 + C**2))
+    x = torch.tensor([float(x0)], dtype=torch.float64, requires_grad=True)
+    x.grad = torch.zeros_like(x)
+    opt = torch.optim.Adam([x], lr=lr, betas=betas, eps=eps, amsgrad=amsgrad)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, inverse_sqrt) if decay else None
+    xs = np.empty(steps + 1)
+    xs[0] = x0
+    for t in range(1, steps + 1):
+        x.grad.fill_(reddi_gradient(t, C))
+        opt.step()
+        with torch.no_grad():
+            x.clamp_(-1.0, 1.0)                          # projection on [-1, 1]
+        xs[t] = x.item()
+        if schedule:
+            schedule.step()
+    return xs
