@@ -159,6 +159,8 @@ class Adagrad(Optimizer):
 
     ``s_t = s_{t-1} + g_t^2`` from ``s_0 = initial_accumulator_value``;
     ``w -= lr_t g_t / (sqrt(s_t) + eps)`` with ``lr_t = lr / (1 + (t-1) lr_decay)``.
+    As in torch 2.13, every sum starts at the *constructor's*
+    ``initial_accumulator_value``; a group's own value is kept but not used.
     See :func:`optlib.functional.adagrad_step`.
     """
 
@@ -172,7 +174,7 @@ class Adagrad(Optimizer):
                          check_finite)
 
     def _init_state(self, p, h):
-        return {"step": 0, "sum": np.full_like(p, h["initial_accumulator_value"])}
+        return {"step": 0, "sum": np.full_like(p, self.defaults["initial_accumulator_value"])}
 
     def _update(self, p, g, st, h, scratch):
         K.blockwise(K.adagrad, (p, g, st["sum"]), scratch, st["step"], h["lr"], h["eps"], h["lr_decay"],

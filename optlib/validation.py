@@ -66,9 +66,15 @@ def flag(name, value):
     raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
+#: Other frameworks' names for torch's hyperparameters (Keras, optax, the papers).
+ALIASES = {"learning_rate": "lr", "eta": "lr", "beta1": "betas", "beta2": "betas", "b1": "betas",
+           "b2": "betas", "beta": "alpha", "rho": "alpha", "decay": "alpha", "epsilon": "eps",
+           "mu": "momentum", "nesterov_momentum": "nesterov"}
+
+
 def unknown_key_message(where, key, known):
     """``where`` has a key the optimizer does not use: say so, and suggest the nearest known one."""
-    close = difflib.get_close_matches(str(key), known, n=1)
+    close = [ALIASES[key]] if ALIASES.get(key) in known else difflib.get_close_matches(str(key), known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (f"{where} has the key {key!r}, which this optimizer does not use{hint}; "
             f"its hyperparameters are {', '.join(known)}")
