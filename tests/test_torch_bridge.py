@@ -290,3 +290,24 @@ def test_import_optlib_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_torch_is_imported_only_by_torch_bridge():
+    """One place meets torch: every other module of optlib (the checks package of another branch
+    included) works without it."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(optlib.__file__).parent
+    pattern = re.compile(r"^\s*(import torch|from torch\b)", re.M)
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if pattern.search(p.read_text()))
+    assert users == ["torch_bridge.py"]
+
+
+def test_experiments_reddi_run_torch_forwards_to_the_bridge():
+    from optlib import experiments
+
+    a = experiments.reddi_run_torch(steps=30, amsgrad=False)
+    np.testing.assert_array_equal(a, tb.reddi_run_torch(steps=30, amsgrad=False))
+    np.testing.assert_allclose(experiments.reddi_run(optlib.Adam, steps=30, betas=(0.0, 0.1)), a,
+                               rtol=0, atol=1e-12)
