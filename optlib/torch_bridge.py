@@ -64,8 +64,8 @@ def _tensor_list(obj, what="params"):
         raise ValueError(f"{what} is empty (a generator such as model.parameters() can be used only once)")
     for i, t in enumerate(tensors):
         if isinstance(t, dict):
-            raise TypeError(f"{what}[{i}] is a dict: parameter groups are not supported, "
-                            "pass the tensors themselves")
+            raise TypeError(f"{what}[{i}] is a dict: parameter groups are for OptlibStepper; "
+                            "here pass the tensors themselves")
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{what}[{i}] must be a torch tensor, got {type(t).__name__}")
     return tensors
@@ -152,7 +152,10 @@ class OptlibStepper:
 
     ``optimizer`` is an optlib class (``optlib.Adam``) or any callable that
     takes the list of numpy parameter views (and ``**hyper``) and returns an
-    object with ``step(grads)``. :meth:`step` reads the ``.grad`` views and lets
+    object with ``step(grads)``. ``params`` may also be torch-style parameter
+    groups, ``[{"params": model[0].parameters(), "lr": 1e-2}, ...]``; their
+    options reach the optimizer's ``param_groups``, and a scheduler from
+    :mod:`optlib.lr_scheduler` drives ``stepper.optimizer``. :meth:`step` reads the ``.grad`` views and lets
     the optimizer update the weights; it then bumps the tensors' autograd
     version counters (as torch.optim's in-place updates do), so a graph built
     before the step cannot silently be reused.
@@ -163,9 +166,25 @@ class OptlibStepper:
     """
 
     def __init__(self, params, optimizer, **hyper):
-        self.tensors = _tensor_list(params, "params")
-        self.arrays = params_as_numpy(self.tensors)
-        self.optimizer = optimizer(self.arrays, **hyper)
+        params = list(params) if isinstance(params, (list, tuple)) else params
+        if isinstance(params, list) and params and all(isinstance(g, dict) for g in params):
+            groups = []                                  # torch's parameter groups, as numpy views
+            for k, group in enumerate(params):
+                if "params" not in group:
+                    raise ValueError(f"params[{k}] is a parameter group without a 'params' entry")
+                tensors = _tensor_list(group["params"], f"params[{k}]['params']")
+                groups.append({**group, "params": tensors})
+            self.tensors = [t for g in groups for t in g["params"]]
+            self.arrays = params_as_numpy(self.tensors)
+            views, i = [], 0
+            for g in groups:
+                views.append({**g, "params": self.arrays[i:i + len(g["params"])]})
+                i += len(g["params"])
+            self.optimizer = optimizer(views, **hyper)
+        else:
+            self.tensors = _tensor_list(params, "params")
+            self.arrays = params_as_numpy(self.tensors)
+            self.optimizer = optimizer(self.arrays, **hyper)
         if not callable(getattr(self.optimizer, "step", None)):
             raise TypeError(f"optimizer(...) returned {type(self.optimizer).__name__}, "
                             "which has no step(grads) method")
@@ -201,6 +220,11 @@ class OptlibStepper:
             else:
                 t.grad.detach_()
                 t.grad.zero_()
+
+    @property
+    def param_groups(self):
+        """The optimizer's parameter groups (their ``"params"`` are the numpy views)."""
+        return self.optimizer.param_groups
 
     def state_dict(self):
         return self.optimizer.state_dict()
