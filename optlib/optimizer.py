@@ -117,15 +117,20 @@ class Optimizer:
 
     @staticmethod
     def _snapshot(group, checked):
-        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in group.items() if k != "params"}
-        return values, checked, group["params"], len(group["params"])
+        keys = tuple(k for k in group if k != "params")
+        values = tuple(tuple(group[k]) if isinstance(group[k], list) else group[k] for k in keys)
+        return keys, values, checked, group["params"], len(group["params"])
 
     def _group_hyperparameters(self, k, group):
         """The checked hyperparameters of group ``k``, checked again if anything in it changed."""
-        values, checked, params, n = self._checked_groups[k]
+        keys, values, checked, params, n = self._checked_groups[k]
         if group.get("params") is not params or len(params) != n:
             raise ValueError(f"param_groups[{k}]['params'] was changed; add arrays with add_param_group")
-        if len(group) != len(values) + 1 or any(group.get(key, values) is not v for key, v in values.items()):
+        try:                                   # the values as last checked (a list never matches: checked again)
+            same = len(group) == len(keys) + 1 and tuple(map(group.get, keys)) == values
+        except (TypeError, ValueError):        # an array compared elementwise: check it, and say what is wrong
+            same = False
+        if not same:
             checked = self._checked(group, f"param_groups[{k}]")
             self._checked_groups[k] = self._snapshot(group, checked)
         return checked
@@ -145,7 +150,8 @@ class Optimizer:
         """
         grads = check_grads(grads, self._params, self.check_finite)
         groups = [self._group_hyperparameters(k, g) for k, g in enumerate(self.param_groups)]
-        self._stepped = True
+        if not self._stepped:
+            self._stepped = True
         params, state, scratch, update = self._params, self.state, self._scratch, self._update
         i = 0
         for group, hyper in zip(self.param_groups, groups):

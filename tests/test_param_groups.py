@@ -248,3 +248,16 @@ def test_repr_lists_every_group_like_torch():
     ours_lines = {line for line in ours.splitlines() if ":" in line}
     assert {"    lr: 0.1", "    lr: 0.5", "    momentum: 0.0", "    nesterov: False"} <= ours_lines
     assert {"    lr: 0.1", "    lr: 0.5", "    nesterov: False"} <= set(theirs.splitlines())
+
+
+def test_a_list_changed_in_place_and_an_array_value_are_checked_too():
+    opt = optlib.Adam([np.zeros(1)])
+    opt.param_groups[0]["betas"] = [0.9, 0.999]
+    opt.step([np.ones(1)])
+    opt.param_groups[0]["betas"][1] = 1.5                  # the same list object, changed in place
+    with pytest.raises(ValueError, match=r"param_groups\[0\]\['betas'\]\[1\] \(beta2\) must be in \[0, 1\)"):
+        opt.step([np.ones(1)])
+    opt.param_groups[0]["betas"] = (0.9, 0.999)
+    opt.param_groups[0]["lr"] = np.array([0.1, 0.2])
+    with pytest.raises(TypeError, match=r"param_groups\[0\]\['lr'\] must be a real number"):
+        opt.step([np.ones(1)])
