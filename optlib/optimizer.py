@@ -56,6 +56,8 @@ class Optimizer:
         self._stepped = False                                      # for the schedulers' order warning
         self.param_groups, self.state = [], []
         self._params, self._scratch, self._checked_groups = [], [], []
+        if hasattr(params, "__next__"):                            # a generator: read it once
+            params = list(params)
         if isinstance(params, (list, tuple)) and params and all(isinstance(x, dict) for x in params):
             for group in params:
                 self.add_param_group(group)
