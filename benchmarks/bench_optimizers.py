@@ -8,8 +8,13 @@ machine in the same run, and prints ratios (torch time / optlib time: > 1
 means optlib is faster) and the achieved memory bandwidth of optlib's Adam,
 counting Adam's minimum traffic as 7 x N x 4 bytes a step (read w, g, v, s;
 write w, v, s). torch runs on one thread, like numpy's ufuncs.
+
+The three are timed in turn, in several rounds, and each time is the median
+over all rounds, so that a change in the machine's load during the run
+affects all three alike; the load average is printed with the results.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -40,22 +45,39 @@ def make(shapes, seed=0):
     return params, grads
 
 
-def time_optlib(cls, kw, shapes, n_steps):
+def optlib_stepper(cls, kw, shapes):
     params, grads = make(shapes)
     opt = cls(params, **kw)
-    return median_step_time(lambda: opt.step(grads), n_steps)
+    return lambda: opt.step(grads)
 
 
-def time_torch(cls, kw, shapes, n_steps, **flags):
+def torch_stepper(cls, kw, shapes, **flags):
     params, grads = make(shapes)
     tp = [torch.from_numpy(p) for p in params]
     for p, g in zip(tp, grads):
         p.grad = torch.from_numpy(g)
     try:
         opt = cls(tp, **kw, **flags)
-        return median_step_time(opt.step, n_steps)
+        opt.step()
+        return opt.step
     except (RuntimeError, TypeError, ValueError):
-        return float("nan")                 # path not supported for this optimizer/device
+        return None                         # path not supported for this optimizer/device
+
+
+def side_by_side(steppers, n_steps, rounds):
+    """Median step time of each stepper, timed in turn over ``rounds`` rounds (NaN if None)."""
+    times = [[] for _ in steppers]
+    for _ in range(rounds):
+        for ts, step in zip(times, steppers):
+            if step is None:
+                continue
+            for _ in range(2):
+                step()
+            for _ in range(max(3, n_steps // rounds)):
+                t0 = time.perf_counter()
+                step()
+                ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) if ts else float("nan") for ts in times]
 
 
 def main():
@@ -72,17 +94,19 @@ def main():
         cases = cases[:2] + cases[-1:]
     optimizers = [("Adam", optlib.Adam, torch.optim.Adam, dict(lr=1e-3)),
                   ("RMSprop", optlib.RMSProp, torch.optim.RMSprop, dict(lr=1e-2))]
-    print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} thread), float32")
+    print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} thread), float32; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print()
     print("| optimizer | parameters | optlib step | torch foreach | torch fused | foreach/optlib | fused/optlib | optlib GB/s |")
     print("|---|---|---|---|---|---|---|---|")
     for name, ours, theirs, kw in optimizers:
         for label, shapes in cases:
             n = sum(int(np.prod(s)) for s in shapes)
-            n_steps = 5 if args.quick else max(7, min(200, int(3e7 / n)))
-            t_o = time_optlib(ours, kw, shapes, n_steps)
-            t_f = time_torch(theirs, kw, shapes, n_steps, foreach=True)
-            t_u = time_torch(theirs, kw, shapes, n_steps, fused=True)
+            n_steps = 5 if args.quick else max(49, min(210, int(3e7 / n)))
+            t_o, t_f, t_u = side_by_side([optlib_stepper(ours, kw, shapes),
+                                          torch_stepper(theirs, kw, shapes, foreach=True),
+                                          torch_stepper(theirs, kw, shapes, fused=True)],
+                                         n_steps, rounds=1 if args.quick else 7)
             gbs = 7 * n * 4 / t_o / 1e9 if name == "Adam" else 5 * n * 4 / t_o / 1e9
             fmt = lambda t: "n/a" if t != t else (f"{t*1e6:.0f} us" if t < 1e-2 else f"{t*1e3:.1f} ms")
             rat = lambda t: "n/a" if t != t else f"{t / t_o:.2f}x"
@@ -90,6 +114,7 @@ def main():
             sys.stdout.flush()
     print()
     print("Ratios above 1 mean optlib is faster. GB/s counts Adam's 7N x 4 bytes (RMSprop: 5N x 4) per step.")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """optlib: adaptive gradient optimizers in numpy, for teaching.
 
 The math lives in plain functions (:mod:`optlib.functional`), the bookkeeping
-in torch-style classes (:mod:`optlib.optimizers`). Both follow torch.optim's
-conventions and match it to 1e-10 in float64.
+in torch-style classes (:mod:`optlib.optimizers`, with ``param_groups`` and
+state dicts) and learning-rate schedules in :mod:`optlib.lr_scheduler`. All
+follow torch.optim's conventions and match it to 1e-10 in float64.
 """
+from . import lr_scheduler
 from .functional import (adagrad_step, adam_step, bias_correction_factor, ema, ema_update,
                          gd_step, momentum_step, rms, rmsprop_step)
 from .optimizers import (SGD, Adagrad, Adam, AdamW, NonFiniteGradientError, Optimizer, RMSProp,

@@ -6,7 +6,8 @@ test can check it. All of them are seeded and deterministic.
 
 * :func:`reddi_run`: Reddi, Kale & Kumar (2018), "On the convergence of Adam
   and beyond": the online problem on which Adam converges to the *worst* point
-  and AMSGrad does not (:func:`reddi_run_torch` runs the same with torch.optim).
+  and AMSGrad does not (:func:`optlib.torch_bridge.reddi_run_torch` runs the same
+  with torch.optim).
 * :func:`wilson_data`, :func:`least_squares_fit`, :func:`sign_error`: Wilson
   et al. (2017), "The marginal value of adaptive gradient methods", section
   3.3: an over-parameterised linear classification problem on which every
@@ -17,8 +18,10 @@ test can check it. All of them are seeded and deterministic.
 * :func:`train_softmax`: minibatch training of softmax regression (Kingma &
   Ba 2015, Fig. 1) with an optional lr/sqrt(t) schedule.
 
-Learning-rate schedules set ``opt.defaults["lr"]`` before each step, the
-counterpart of torch's ``opt.param_groups[0]["lr"]``.
+Step-size schedules are :mod:`optlib.lr_scheduler` schedulers, as in torch:
+the lr / sqrt(t) of Reddi et al.'s analysis and of Kingma & Ba's
+logistic regression is ``LambdaLR(opt, inverse_sqrt)``. torch itself is
+used only in :mod:`optlib.torch_bridge`.
 """
 from __future__ import annotations
 
@@ -28,10 +31,16 @@ from typing import NamedTuple
 import numpy as np
 
 from .data import batches
+from .lr_scheduler import LambdaLR
 from .models import softmax_regression_init, softmax_regression_loss_grad
 
-__all__ = ["reddi_gradient", "reddi_run", "reddi_run_torch", "WilsonData", "wilson_data",
+__all__ = ["inverse_sqrt", "reddi_gradient", "reddi_run", "reddi_run_torch", "WilsonData", "wilson_data",
            "least_squares_fit", "sign_error", "noise_decay_run", "sgd_decay_run", "train_softmax"]
+
+
+def inverse_sqrt(k):
+    """``1 / sqrt(k + 1)``: with :class:`~optlib.lr_scheduler.LambdaLR`, step t (from 1) uses lr / sqrt(t)."""
+    return 1.0 / math.sqrt(k + 1)
 
 
 # --------------------------------------------------------------------------
@@ -46,10 +55,6 @@ def reddi_gradient(t, C=3.0):
     return float(C) if t % 3 == 1 else -1.0
 
 
-def _reddi_lr(lr, t, decay):
-    return lr / math.sqrt(t) if decay else lr
-
-
 def reddi_run(optimizer, steps=10_000, C=3.0, x0=0.0, lr=0.1, decay=True, **hyper):
     """Positions ``x_0..x_steps`` of ``optimizer`` on Reddi et al.'s problem, projected on [-1, 1].
 
@@ -60,39 +65,25 @@ def reddi_run(optimizer, steps=10_000, C=3.0, x0=0.0, lr=0.1, decay=True, **hype
     """
     x = np.array([float(x0)])
     opt = optimizer([x], lr=lr, **hyper)
+    schedule = LambdaLR(opt, inverse_sqrt) if decay else None
     xs = np.empty(steps + 1)
     xs[0] = x[0]
     g = np.empty(1)
     for t in range(1, steps + 1):
-        opt.defaults["lr"] = _reddi_lr(lr, t, decay)
         g[0] = reddi_gradient(t, C)
         opt.step([g])
         np.clip(x, -1.0, 1.0, out=x)                     # projection on the feasible set
         xs[t] = x[0]
+        if schedule:
+            schedule.step()
     return xs
 
 
-def reddi_run_torch(steps=10_000, C=3.0, x0=0.0, lr=0.1, decay=True, amsgrad=True,
-                    betas=None, eps=1e-8):
-    """The same run with ``torch.optim.Adam`` in float64 (the oracle for :func:`reddi_run`)."""
-    import torch
+def reddi_run_torch(*args, **kwargs):
+    """Moved to :func:`optlib.torch_bridge.reddi_run_torch` (torch lives there); this forwards to it."""
+    from .torch_bridge import reddi_run_torch as run
 
-    if betas is None:
-        betas = (0.0, 1.0 / (1.0 + C**2))
-    x = torch.tensor([float(x0)], dtype=torch.float64, requires_grad=True)
-    x.grad = torch.zeros_like(x)
-    opt = torch.optim.Adam([x], lr=lr, betas=betas, eps=eps, amsgrad=amsgrad)
-    group = opt.param_groups[0]
-    xs = np.empty(steps + 1)
-    xs[0] = x0
-    for t in range(1, steps + 1):
-        group["lr"] = _reddi_lr(lr, t, decay)
-        x.grad.fill_(reddi_gradient(t, C))
-        opt.step()
-        with torch.no_grad():
-            x.clamp_(-1.0, 1.0)                          # projection on [-1, 1]
-        xs[t] = x.item()
-    return xs
+    return run(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -220,7 +211,7 @@ def train_softmax(split, make_optimizer, lr, epochs=20, batch_size=128, seed=0, 
 
     ``make_optimizer(params, lr)`` builds the optimizer. ``decay=True`` sets the
     step size to ``lr / sqrt(t)`` at step t (Kingma & Ba's logistic regression
-    runs). ``losses[e]`` is the full training loss after epoch e (``losses[0]``
+    runs) with ``LambdaLR(opt, inverse_sqrt)``. ``losses[e]`` is the full training loss after epoch e (``losses[0]``
     before training); a run whose loss is not finite stops and fills the rest
     with NaN. Batches are drawn from ``np.random.default_rng(seed)``, so two
     optimizers with the same seed see the same batches.
@@ -228,19 +219,18 @@ def train_softmax(split, make_optimizer, lr, epochs=20, batch_size=128, seed=0, 
     X, y = split.X_train, split.y_train
     params = softmax_regression_init(X.shape[1], int(y.max()) + 1, dtype=X.dtype)
     opt = make_optimizer(params, lr)
+    schedule = LambdaLR(opt, inverse_sqrt) if decay else None
     rng = np.random.default_rng(seed)
     losses = np.full(epochs + 1, np.nan)
     losses[0] = softmax_regression_loss_grad(params, X, y, l2)[0]
-    t = 0
     for e in range(1, epochs + 1):
         for idx in batches(len(y), batch_size, rng):
-            t += 1
-            if decay:
-                opt.defaults["lr"] = lr / math.sqrt(t)
             _, grads = softmax_regression_loss_grad(params, X[idx], y[idx], l2)
             if not all(np.isfinite(g).all() for g in grads):
                 return losses, params
             opt.step(grads)
+            if schedule:
+                schedule.step()                          # lr / sqrt(t + 1) for the next step
         loss = softmax_regression_loss_grad(params, X, y, l2)[0]
         if not math.isfinite(loss):
             return losses, params

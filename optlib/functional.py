@@ -16,20 +16,22 @@ epsilon               small constant that keeps the step finite  ``eps``
 t                     step count, starting at 1                  ``t``
 ====================  =========================================  ==================
 
-The step functions follow torch.optim's conventions exactly (eps *outside*
-the square root, Adam's bias correction applied as torch applies it, SGD's
-momentum buffer starting at the first gradient) and update their arrays *in
-place*, like ``torch.optim``'s functional kernels. Each takes an optional
-scratch array ``buf`` (same shape and dtype as ``w``) so that a step allocates
-nothing; without one, a scratch array is made.
+Each step function is its equations, line by line, and follows torch.optim's
+conventions exactly (eps *outside* the square root, Adam's bias correction,
+SGD's momentum buffer starting at the first gradient). Like torch.optim's
+functional kernels they update their arrays *in place*: ``v[...] = ...``
+writes the new moment into the caller's array, ``w -= ...`` moves the weights.
 
 Switches that move away from torch's conventions exist for teaching and say
 so in their names: ``eps_in_sqrt=True`` (Keras and optax put RMSProp's eps
 inside the root) and ``bias_correction=False`` (Adam without its correction).
+
+optlib's optimizer classes run the same equations through fast in-place
+kernels (``optlib/_kernels.py``: no temporaries, large arrays in cache-sized
+blocks); a test checks that both give the same numbers. The ``buf`` argument
+the step functions still accept was their scratch array; it is no longer used.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -58,10 +60,10 @@ def ema_update(avg, x, beta, out=None):
     ``beta`` weights the *old* average; ``1 - beta`` the new value. Written to
     ``out`` (which may be ``avg`` itself) when given, else returned as new.
     """
+    a = beta * np.asarray(avg) + (1 - beta) * np.asarray(x)
     if out is None:
-        return beta * np.asarray(avg) + (1.0 - beta) * np.asarray(x)
-    np.multiply(avg, beta, out=out)
-    out += (1.0 - beta) * np.asarray(x)
+        return a
+    out[...] = a
     return out
 
 
@@ -78,8 +80,8 @@ def ema(xs, beta, debias=False):
     out = np.empty_like(xs)
     a = np.zeros_like(xs[0])
     for t, x in enumerate(xs, start=1):
-        a = beta * a + (1.0 - beta) * x
-        out[t - 1] = a / (1.0 - beta**t) if debias else a
+        a = beta * a + (1 - beta) * x
+        out[t - 1] = a / (1 - beta**t) if debias else a
     return out
 
 
@@ -95,18 +97,12 @@ def bias_correction_factor(t, beta1=0.9, beta2=0.999):
     return np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
 
 
-def _scratch(w, buf):
-    return np.empty_like(w) if buf is None else buf
-
-
 # --------------------------------------------------------------------------
 # One step of each optimizer (in place)
 # --------------------------------------------------------------------------
 def gd_step(w, g, lr, *, buf=None):
     r"""Gradient descent: :math:`w_t = w_{t-1} - \eta\, g_t`. Updates ``w`` in place."""
-    buf = _scratch(w, buf)
-    np.multiply(g, lr, out=buf)
-    w -= buf                                            # w_t = w_{t-1} - eta g_t
+    w -= lr * g
     return w
 
 
@@ -134,25 +130,16 @@ def momentum_step(w, g, v, lr, beta, *, first=False, dampening=0.0,
     ================  ========  ======================================
     Updates ``w`` and ``v`` in place.
     """
-    buf = _scratch(w, buf)
     if ema_style:
-        ema_update(v, g, beta, out=v)                   # v_t = beta v_{t-1} + (1-beta) g_t
+        v[...] = beta * v + (1 - beta) * g                 # v_t = beta v_{t-1} + (1-beta) g_t
     elif first:
-        np.copyto(v, g)                                 # v_1 = g_1
+        v[...] = g                                         # v_1 = g_1
     else:
-        np.multiply(v, beta, out=v)                     # v_t = beta v_{t-1} ...
-        if dampening:
-            np.multiply(g, 1.0 - dampening, out=buf)
-            v += buf                                    #       ... + (1 - dampening) g_t
-        else:
-            v += g                                      #       ... + g_t
+        v[...] = beta * v + (1 - dampening) * g            # v_t = beta v_{t-1} + (1-dampening) g_t
     if nesterov:
-        np.multiply(v, beta, out=buf)
-        buf += g                                        # look ahead: g_t + beta v_t
-        buf *= lr
+        w -= lr * (g + beta * v)                           # look ahead: w_t = w_{t-1} - eta (g_t + beta v_t)
     else:
-        np.multiply(v, lr, out=buf)
-    w -= buf                                            # w_t = w_{t-1} - eta v_t
+        w -= lr * v                                        # w_t = w_{t-1} - eta v_t
     return w
 
 
@@ -183,32 +170,21 @@ def rmsprop_step(w, g, s, lr=1e-2, beta=0.99, eps=1e-8, *, eps_in_sqrt=False,
     :math:`b_t = \mu b_{t-1} + g_t/(\sqrt{s_t}+\epsilon)` and steps by
     :math:`\eta b_t`. Updates ``w``, ``s`` (and ``m``, ``b``) in place.
     """
-    buf = _scratch(w, buf)
-    np.multiply(s, beta, out=s)
-    np.multiply(g, g, out=buf)
-    buf *= 1.0 - beta
-    s += buf                                            # s_t = beta s_{t-1} + (1-beta) g_t^2
+    s[...] = beta * s + (1 - beta) * g**2                  # s_t = beta s_{t-1} + (1-beta) g_t^2
     if centered:
-        ema_update(m, g, beta, out=m)                   # m_t = beta m_{t-1} + (1-beta) g_t
-        np.multiply(m, m, out=buf)
-        np.subtract(s, buf, out=buf)                    # s_t - m_t^2
-        sq = buf
+        m[...] = beta * m + (1 - beta) * g                 # m_t = beta m_{t-1} + (1-beta) g_t
+        var = s - m**2                                     # s_t - m_t^2: the variance of g
     else:
-        sq = s
+        var = s
     if eps_in_sqrt:
-        np.add(sq, eps, out=buf)
-        np.sqrt(buf, out=buf)                           # sqrt(s_t + eps)       (Keras, optax)
+        denom = np.sqrt(var + eps)                         # sqrt(s_t + eps)   (Keras, optax)
     else:
-        np.sqrt(sq, out=buf)
-        buf += eps                                      # sqrt(s_t) + eps       (torch)
-    np.divide(g, buf, out=buf)                          # g_t / (sqrt(s_t) + eps)
+        denom = np.sqrt(var) + eps                         # sqrt(s_t) + eps   (torch)
     if momentum > 0:
-        np.multiply(b, momentum, out=b)
-        b += buf                                        # b_t = mu b_{t-1} + g_t/(sqrt(s_t)+eps)
-        np.multiply(b, lr, out=buf)
+        b[...] = momentum * b + g / denom                  # b_t = mu b_{t-1} + g_t / (sqrt(s_t) + eps)
+        w -= lr * b                                        # w_t = w_{t-1} - eta b_t
     else:
-        buf *= lr
-    w -= buf                                            # w_t = w_{t-1} - eta g_t/(sqrt(s_t)+eps)
+        w -= lr * g / denom                                # w_t = w_{t-1} - eta g_t / (sqrt(s_t) + eps)
     return w
 
 
@@ -245,34 +221,20 @@ def adam_step(w, g, v, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
     running maximum of the raw :math:`s_t`. Updates ``w``, ``v``, ``s``
     (and ``s_max``) in place.
     """
-    buf = _scratch(w, buf)
-    np.subtract(g, v, out=buf)
-    buf *= 1.0 - beta1
-    v += buf                                            # v_t = beta1 v_{t-1} + (1-beta1) g_t
-    np.multiply(s, beta2, out=s)
-    np.multiply(g, g, out=buf)
-    buf *= 1.0 - beta2
-    s += buf                                            # s_t = beta2 s_{t-1} + (1-beta2) g_t^2
+    v[...] = beta1 * v + (1 - beta1) * g                  # v_t = beta1 v_{t-1} + (1-beta1) g_t
+    s[...] = beta2 * s + (1 - beta2) * g**2               # s_t = beta2 s_{t-1} + (1-beta2) g_t^2
     if s_max is not None:
-        np.maximum(s_max, s, out=s_max)                 # AMSGrad: s_max_t = max(s_max_{t-1}, s_t)
+        s_max[...] = np.maximum(s_max, s)                 # AMSGrad: s_max_t = max(s_max_{t-1}, s_t)
         s = s_max
     if bias_correction:
-        c1 = 1.0 - beta1**t                             # v_hat = v_t / (1 - beta1^t)
-        c2 = 1.0 - beta2**t                             # s_hat = s_t / (1 - beta2^t)
+        v_hat = v / (1 - beta1**t)                        # v_hat = v_t / (1 - beta1^t)
+        s_hat = s / (1 - beta2**t)                        # s_hat = s_t / (1 - beta2^t)
     else:
-        c1 = c2 = 1.0
-    # eta v_hat / (sqrt(s_hat) + eps) = eta sqrt(c2)/c1 * v_t / (sqrt(s_t) + eps sqrt(c2)):
-    # the corrections move into two scalars, which saves a pass over the arrays.
-    r2 = math.sqrt(c2)
+        v_hat, s_hat = v, s
     if eps_in_sqrt:
-        np.add(s, eps * c2, out=buf)
-        np.sqrt(buf, out=buf)                           # sqrt(s_t + eps c2) = r2 sqrt(s_hat + eps)
+        w -= lr * v_hat / np.sqrt(s_hat + eps)            # teaching switch: eps inside the root
     else:
-        np.sqrt(s, out=buf)
-        buf += eps * r2                                 # sqrt(s_t) + eps r2  = r2 (sqrt(s_hat) + eps)
-    np.divide(v, buf, out=buf)
-    buf *= lr * r2 / c1                                 # eta v_hat / (sqrt(s_hat) + eps)
-    w -= buf                                            # w_t = w_{t-1} - eta v_hat / (sqrt(s_hat) + eps)
+        w -= lr * v_hat / (np.sqrt(s_hat) + eps)          # w_t = w_{t-1} - eta v_hat / (sqrt(s_hat) + eps)
     return w
 
 
@@ -288,12 +250,7 @@ def adagrad_step(w, g, s, t, lr=1e-2, eps=1e-10, lr_decay=0.0, *, buf=None):
     moving average. torch's ``initial_accumulator_value`` is ``s_0``.
     Updates ``w`` and ``s`` in place.
     """
-    buf = _scratch(w, buf)
-    np.multiply(g, g, out=buf)
-    s += buf                                            # s_t = s_{t-1} + g_t^2
-    np.sqrt(s, out=buf)
-    buf += eps                                          # sqrt(s_t) + eps
-    np.divide(g, buf, out=buf)
-    buf *= lr / (1.0 + (t - 1) * lr_decay)              # eta_t g_t / (sqrt(s_t) + eps)
-    w -= buf
+    s += g**2                                             # s_t = s_{t-1} + g_t^2
+    lr_t = lr / (1 + (t - 1) * lr_decay)                  # eta_t = eta / (1 + (t-1) lr_decay)
+    w -= lr_t * g / (np.sqrt(s) + eps)                    # w_t = w_{t-1} - eta_t g_t / (sqrt(s_t) + eps)
     return w

@@ -14,6 +14,8 @@ its arrays in place updates the model's weights::
 :func:`parity_run` trains two identical copies of a small network on
 scikit-learn's digits, one stepped by ``torch.optim`` and one by optlib, and
 records how far apart their parameters drift, step by step.
+:func:`reddi_run_torch` runs Reddi et al.'s problem with ``torch.optim.Adam``,
+the oracle for :func:`optlib.experiments.reddi_run`.
 
 torch is imported inside the functions: ``import optlib`` never imports torch.
 """
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["params_as_numpy", "grads_as_numpy", "OptlibStepper", "ParityResult", "parity_run",
-           "OPTIMIZERS", "build_model", "order_of_magnitude"]
+           "OPTIMIZERS", "build_model", "order_of_magnitude", "reddi_run_torch"]
 
 #: The optimizers both libraries have, by optlib's name: (optlib class name, torch.optim class name).
 OPTIMIZERS = {"SGD": ("SGD", "SGD"), "RMSProp": ("RMSProp", "RMSprop"), "Adam": ("Adam", "Adam"),
@@ -62,8 +64,8 @@ def _tensor_list(obj, what="params"):
         raise ValueError(f"{what} is empty (a generator such as model.parameters() can be used only once)")
     for i, t in enumerate(tensors):
         if isinstance(t, dict):
-            raise TypeError(f"{what}[{i}] is a dict: parameter groups are not supported, "
-                            "pass the tensors themselves")
+            raise TypeError(f"{what}[{i}] is a dict: parameter groups are for OptlibStepper; "
+                            "here pass the tensors themselves")
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{what}[{i}] must be a torch tensor, got {type(t).__name__}")
     return tensors
@@ -150,7 +152,10 @@ class OptlibStepper:
 
     ``optimizer`` is an optlib class (``optlib.Adam``) or any callable that
     takes the list of numpy parameter views (and ``**hyper``) and returns an
-    object with ``step(grads)``. :meth:`step` reads the ``.grad`` views and lets
+    object with ``step(grads)``. ``params`` may also be torch-style parameter
+    groups, ``[{"params": model[0].parameters(), "lr": 1e-2}, ...]``; their
+    options reach the optimizer's ``param_groups``, and a scheduler from
+    :mod:`optlib.lr_scheduler` drives ``stepper.optimizer``. :meth:`step` reads the ``.grad`` views and lets
     the optimizer update the weights; it then bumps the tensors' autograd
     version counters (as torch.optim's in-place updates do), so a graph built
     before the step cannot silently be reused.
@@ -161,9 +166,25 @@ class OptlibStepper:
     """
 
     def __init__(self, params, optimizer, **hyper):
-        self.tensors = _tensor_list(params, "params")
-        self.arrays = params_as_numpy(self.tensors)
-        self.optimizer = optimizer(self.arrays, **hyper)
+        params = list(params) if isinstance(params, (list, tuple)) else params
+        if isinstance(params, list) and params and all(isinstance(g, dict) for g in params):
+            groups = []                                  # torch's parameter groups, as numpy views
+            for k, group in enumerate(params):
+                if "params" not in group:
+                    raise ValueError(f"params[{k}] is a parameter group without a 'params' entry")
+                tensors = _tensor_list(group["params"], f"params[{k}]['params']")
+                groups.append({**group, "params": tensors})
+            self.tensors = [t for g in groups for t in g["params"]]
+            self.arrays = params_as_numpy(self.tensors)
+            views, i = [], 0
+            for g in groups:
+                views.append({**g, "params": self.arrays[i:i + len(g["params"])]})
+                i += len(g["params"])
+            self.optimizer = optimizer(views, **hyper)
+        else:
+            self.tensors = _tensor_list(params, "params")
+            self.arrays = params_as_numpy(self.tensors)
+            self.optimizer = optimizer(self.arrays, **hyper)
         if not callable(getattr(self.optimizer, "step", None)):
             raise TypeError(f"optimizer(...) returned {type(self.optimizer).__name__}, "
                             "which has no step(grads) method")
@@ -199,6 +220,11 @@ class OptlibStepper:
             else:
                 t.grad.detach_()
                 t.grad.zero_()
+
+    @property
+    def param_groups(self):
+        """The optimizer's parameter groups (their ``"params"`` are the numpy views)."""
+        return self.optimizer.param_groups
 
     def state_dict(self):
         return self.optimizer.state_dict()
@@ -399,3 +425,35 @@ def order_of_magnitude(x):
     if not math.isfinite(x):
         return str(x)
     return f"1e{math.ceil(math.log10(abs(x))):+03d}"
+
+
+# --------------------------------------------------------------------------
+# Reddi et al. 2018 with torch.optim (the oracle for optlib.experiments.reddi_run)
+# --------------------------------------------------------------------------
+def reddi_run_torch(steps=10_000, C=3.0, x0=0.0, lr=0.1, decay=True, amsgrad=True, betas=None, eps=1e-8):
+    """:func:`optlib.experiments.reddi_run` with ``torch.optim.Adam`` in float64.
+
+    The same problem, projection and schedule (``lr / sqrt(t)`` through
+    ``torch.optim.lr_scheduler.LambdaLR`` when ``decay``); ``betas`` defaults
+    to the paper's ``(0, 1 / (1 + C**2))``. Returns ``x_0..x_steps``.
+    """
+    torch = _torch()
+    from .experiments import inverse_sqrt, reddi_gradient
+
+    if betas is None:
+        betas = (0.0, 1.0 / (1.0 + C**2))
+    x = torch.tensor([float(x0)], dtype=torch.float64, requires_grad=True)
+    x.grad = torch.zeros_like(x)
+    opt = torch.optim.Adam([x], lr=lr, betas=betas, eps=eps, amsgrad=amsgrad)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, inverse_sqrt) if decay else None
+    xs = np.empty(steps + 1)
+    xs[0] = x0
+    for t in range(1, steps + 1):
+        x.grad.fill_(reddi_gradient(t, C))
+        opt.step()
+        with torch.no_grad():
+            x.clamp_(-1.0, 1.0)                          # projection on [-1, 1]
+        xs[t] = x.item()
+        if schedule:
+            schedule.step()
+    return xs

@@ -70,8 +70,10 @@ def trajectory(fn, optimizer, x0=None, steps=200, *, label="", dtype=np.float64,
     xy[0], loss[0] = w, fn.value(w)
     diverged = None
     value, gradient = fn.value, fn.gradient
-    opt._check_grads([np.zeros_like(w)])     # check once; the loop below builds its own grads
-    step = opt._apply                        # and a NaN shows up in the loss, so skip per-step checks
+    # The loop watches the loss itself (a divergence ends the run), so it takes the
+    # optimizer's fast path: step(grads) without the per-step scan for NaN and inf.
+    opt.check_finite = False
+    step = opt.step
     for t in range(1, steps + 1):
         step([gradient(w).astype(dtype, copy=False)])
         f = float(value(w))

@@ -104,9 +104,19 @@ def test_gd_diverges_above_two_over_lambda_max_and_the_runner_says_when():
 
 def test_trajectory_accepts_a_factory_and_is_reproducible_on_noise():
     f = T.NoisyQuadratic(sigma=1.0, seed=1)
-    a = optlib.trajectory(f, lambda p: optlib.SGD(p, lr=0.05, momentum=0.9), steps=30)
-    b = optlib.trajectory(f, lambda p: optlib.SGD(p, lr=0.05, momentum=0.9), steps=30)
-    np.testing.assert_array_equal(a.xy, b.xy)
+    make = lambda p: optlib.SGD(p, lr=0.05, momentum=0.9)       # noqa: E731
+    a = optlib.trajectory(f, make, steps=30)
+    b = optlib.trajectory(f, make, steps=30)
+    assert a.diverged is None and np.isfinite(a.xy).all() and np.isfinite(a.loss).all()
+    np.testing.assert_array_equal(a.xy, b.xy)                   # the noise restarts with each run
+    f.reset()                                                   # by hand: the factory's optimizer, the same noise
+    w = np.array(f.start, dtype=float)
+    opt = make([w])
+    for t in range(1, 31):
+        opt.step([f.gradient(w)])
+        np.testing.assert_array_equal(a.xy[t], w)
+    other = optlib.trajectory(T.NoisyQuadratic(sigma=1.0, seed=2), make, steps=30)
+    assert np.abs(other.xy - a.xy).max() > 1e-2                 # and the noise matters: another seed, another path
 
 
 def test_trajectory_rejects_bad_arguments():

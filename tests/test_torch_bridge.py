@@ -290,3 +290,49 @@ def test_import_optlib_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_torch_is_imported_only_by_torch_bridge():
+    """One place meets torch: every other module of optlib (the checks package of another branch
+    included) works without it."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(optlib.__file__).parent
+    pattern = re.compile(r"^\s*(import torch|from torch\b)", re.M)
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if pattern.search(p.read_text()))
+    assert users == ["torch_bridge.py"]
+
+
+def test_experiments_reddi_run_torch_forwards_to_the_bridge():
+    from optlib import experiments
+
+    a = experiments.reddi_run_torch(steps=30, amsgrad=False)
+    np.testing.assert_array_equal(a, tb.reddi_run_torch(steps=30, amsgrad=False))
+    np.testing.assert_allclose(experiments.reddi_run(optlib.Adam, steps=30, betas=(0.0, 0.1)), a,
+                               rtol=0, atol=1e-12)
+
+
+def test_stepper_takes_parameter_groups_and_a_scheduler_like_torch():
+    torch.manual_seed(0)
+    net_a = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).double()
+    net_b = __import__("copy").deepcopy(net_a)
+
+    def groups(net):
+        return [{"params": net[0].parameters()}, {"params": net[2].parameters(), "lr": 0.05}]
+
+    ref = torch.optim.Adam(groups(net_a), lr=0.01)
+    ours = tb.OptlibStepper(groups(net_b), optlib.Adam, lr=0.01)
+    assert [g["lr"] for g in ours.param_groups] == [0.01, 0.05]
+    sched_a = torch.optim.lr_scheduler.StepLR(ref, step_size=3, gamma=0.5)
+    sched_b = optlib.lr_scheduler.StepLR(ours.optimizer, step_size=3, gamma=0.5)
+    X = torch.randn(16, 4, dtype=torch.float64)
+    for _ in range(10):
+        for net, opt, sched in ((net_a, ref, sched_a), (net_b, ours, sched_b)):
+            opt.zero_grad()
+            net(X).pow(2).sum().backward()
+            opt.step()
+            sched.step()
+    assert sched_b.get_last_lr() == sched_a.get_last_lr() == [0.00125, 0.00625]
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=0, atol=1e-13)
