@@ -97,8 +97,16 @@ class Row:
         return join_issues(self.issues)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text) -> str:
+    """Text on one line, without control characters (a NUL in a CSV breaks its readers)."""
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
 def join_issues(issues: list[str]) -> str:
-    issues = list(dict.fromkeys(" ".join(str(i).split()) for i in issues))
+    issues = list(dict.fromkeys(one_line(i) for i in issues))
     if len(issues) > MAX_ISSUES:
         issues = issues[:MAX_ISSUES] + [f"and {len(issues) - MAX_ISSUES} more"]
     return "; ".join(issues)
@@ -106,7 +114,7 @@ def join_issues(issues: list[str]) -> str:
 
 def clip(text: str, n: int = TEXT_CHARS) -> str:
     """``text`` on one line, at most ``n`` characters, cut between words and never inside a `code span`."""
-    text = " ".join(str(text).split())
+    text = one_line(text)
     if len(text) <= n:
         return text
     cut = text[: n - 1]

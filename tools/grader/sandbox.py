@@ -136,7 +136,7 @@ class Zygote:
         cfg = {"sandbox": sandbox, "warm": warm, "spool": SPOOL if sandbox else str(spool),
                "work": WORK, "ipc": IPC,
                "kernel_uid": KERNEL_UID, "kernel_gid": KERNEL_GID}
-        cmd = [sys.executable, "-s", str(ZYGOTE_FILE), json.dumps(cfg)]
+        cmd = [sys.executable, "-s", str(ZYGOTE_FILE)]
         if sandbox:
             if shutil.which("bwrap") is None:
                 raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
@@ -145,6 +145,7 @@ class Zygote:
         env = dict(base_env(), HOME=WORK if sandbox else str(spool))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, cwd="/", env=env)
+        os.write(self.proc.stdin.fileno(), (json.dumps(cfg) + "\n").encode())
         self.lock = multiprocessing.get_context("fork").Lock()
         self.ready = False
 

@@ -4,8 +4,8 @@ Started once per grading run (by ``sandbox.Zygote``), inside bubblewrap: the
 system, the Python installation, the course's .venv and optlib are read-only;
 there is no home folder, no network, no view of the grader's processes, and
 the only writable path is the spool folder the grader shares with it. It
-imports ipykernel, numpy, optlib and scikit-learn once, then answers one JSON
-request per line on stdin:
+imports ipykernel, numpy, optlib and scikit-learn once, reads its settings
+(the first line on stdin), then answers one JSON request per line:
 
     {"op": "start", "id": ID, "argv": [...], "env": {...}, "cwd": ..., "limits": {...}}
     {"op": "signal", "id": ID, "what": "interrupt" | "kill"}
@@ -66,7 +66,7 @@ _CODES = {reason: code for code, reason in EXIT_REASONS.items()}
 
 
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
+    cfg = json.loads(sys.stdin.buffer.readline())   # (not in argv: every kernel's init shows the zygote's)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     if cfg["warm"]:
