@@ -106,6 +106,7 @@ def manager_class(box: KernelBox):
     class BoxKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
             self.transport, self.ip, self.cache_ports = "ipc", str(box.ipc / "k"), False
+            self.connection_file = str(box.dir / "connection.json")     # not in the user's runtime folder
             if self.provisioner is None:
                 import uuid
                 self.kernel_id = self.kernel_id or str(uuid.uuid4())

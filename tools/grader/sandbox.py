@@ -69,9 +69,11 @@ SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/li
 
 def readonly_paths() -> list[str]:
     """Folders bound read-only into the sandbox, besides the system: Python, the
-    course's .venv, optlib (an editable install lives in the repository) and
-    this package (the zygote and the code run in the student's kernel)."""
+    course's .venv (and any other site-packages on the path), optlib (an
+    editable install lives in the repository) and this package (the zygote and
+    the code run in the student's kernel)."""
     paths = [sys.base_prefix, sys.prefix, str(HERE)]
+    paths += [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
     spec = importlib.util.find_spec("optlib")
     if spec is not None and spec.submodule_search_locations:
         paths += list(spec.submodule_search_locations)
