@@ -105,13 +105,14 @@ def bwrap_argv(spool: Path) -> list[str]:
     for p in paths:
         if p.startswith((WORK + os.sep, IPC + os.sep)) or p in (WORK, IPC):
             raise SandboxUnavailable(f"{p} lies where the sandbox puts a kernel's folder ({WORK}, {IPC})")
-    parents = sorted({str(q) for p in paths + [WORK, IPC] for q in Path(p).parents if str(q) != "/"}, key=len)
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]     # before the binds: one may lie in /tmp
+    parents = sorted({str(q) for p in paths + [WORK, IPC] for q in Path(p).parents if str(q) not in ("/", "/tmp")},
+                     key=len)
     for d in parents:                  # bubblewrap would make them 0700: the kernel's user must pass
         argv += ["--perms", "0755", "--dir", d]
     for p in paths:
         argv += ["--ro-bind", p, p]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", WORK, "--dir", IPC,
-             "--bind", str(spool), SPOOL, "--chdir", "/"]
+    argv += ["--dir", WORK, "--dir", IPC, "--bind", str(spool), SPOOL, "--chdir", "/"]
     return argv
 
 
