@@ -37,6 +37,7 @@ TOKEN = f"hostile{uuid.uuid4().hex[:10]}"
 SECRET = f"SECRET-{uuid.uuid4().hex}"
 MEMORY = "600M"
 PROCESSES = 64
+DISK = "64M"
 
 
 def hostile(target: dict) -> dict[str, str]:
@@ -131,6 +132,19 @@ for where in (os.getcwd(), os.path.join(os.getcwd(), '..'), '/tmp', {t['class_di
     except OSError:
         pass
 """,
+        "venv": f"""
+import os, site, sys, optlib
+for where in site.getsitepackages() + [os.path.dirname(optlib.__file__), sys.prefix, sys.base_prefix]:
+    try:
+        open(os.path.join(where, 'sitecustomize.py'), 'a').write('# {TOKEN}')
+    except OSError:
+        pass
+""",
+        "disk": """
+with open('big.bin', 'wb') as f:
+    for i in range(100):                   # 100 MB, over the class's --disk of 64 MB
+        f.write(b'x' * 2**20)
+""",
         "killer": f"""
 import os, signal
 for pid in [{target['grader_pid']}, os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:
@@ -181,7 +195,7 @@ def hostile_class(tmp_path_factory):
     t0 = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "grader", str(root), "-o", str(out), "--jobs", "2", "--cell-timeout", "10",
-         "--timeout", "30", "--memory", MEMORY, "--max-processes", str(PROCESSES), "-q"],
+         "--timeout", "30", "--memory", MEMORY, "--max-processes", str(PROCESSES), "--disk", DISK, "-q"],
         capture_output=True, text=True, timeout=600,
         env=dict(os.environ, PYTHONPATH=str(TOOLS), PYTHONHASHSEED="0"))
     seconds = time.monotonic() - t0
@@ -268,6 +282,21 @@ def test_memory_limit_of_all_its_processes_together(hostile_class):
     row = hostile_class["rows"]["memoryforks"]
     assert row["status"] == "memory limit", row
     assert "stopped" in row["message"]
+
+
+def test_the_venv_and_optlib_are_read_only(hostile_class):
+    import site
+    import optlib
+    for where in site.getsitepackages() + [os.path.dirname(optlib.__file__), sys.prefix, sys.base_prefix]:
+        path = Path(where) / "sitecustomize.py"
+        assert not path.exists() or TOKEN not in path.read_text(errors="replace"), path
+    assert float(hostile_class["rows"]["venv"]["adam_step"]) == RELEASES[ADAM].points["adam_step"]
+
+
+def test_a_file_over_the_disk_limit(hostile_class):
+    row = hostile_class["rows"]["disk"]
+    assert row["status"] == "disk limit", row
+    assert ("File too large" in row["message"] or "No space left" in row["message"]) and "64 MB" in row["message"]
 
 
 def test_files_written_in_the_kernels_folder_vanish(hostile_class):

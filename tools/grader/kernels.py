@@ -20,7 +20,7 @@ import signal
 import time
 from pathlib import Path
 
-from .gradebook import Row
+from .gradebook import Row, clip
 from .in_kernel import MIME
 from .sandbox import KernelBox, base_env
 
@@ -265,11 +265,13 @@ async def run_kernel(cells, labels, box: KernelBox, collect_cells, cell_timeout:
                                 grace.cancel()
                         elif ename == "NotImplementedError" and label.startswith("cell"):
                             pass                  # an unsolved stub called at top level
-                        elif limit is not None:
-                            row.flag(limit, f"{label}: {ename} ({limit}: {limit_message(limit, box)})")
                         else:
                             first = re.sub(r"\(\d+\.py, (line \d+)\)", r"(\1)", evalue or "").strip().splitlines()
-                            row.flag("error", f"{label}: {ename}" + (f": {first[0]}" if first else ""))
+                            said = f"{label}: {ename}" + (f": {clip(first[0])}" if first else "")
+                            if limit is not None:
+                                row.flag(limit, f"{said} ({limit}: {limit_message(limit, box)})")
+                            else:
+                                row.flag("error", said)
             finally:
                 watchdog.cancel()
     except DeadKernelError:
