@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import feedback, lms
 from .gradebook import STATUSES, by_notebook_path, fmt
-from .run import DEFAULT_RELEASE, Options, grade_class
+from .run import DEFAULT_RELEASE, Options, UsageError, grade_class
 from .sandbox import GB, INSTALL_HINT, MB, Limits, SandboxUnavailable
 
 DESCRIPTION = """\
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     except SandboxUnavailable as e:
         print(f"tools/course grade: cannot make a sandbox ({e}): {INSTALL_HINT}", file=sys.stderr)
         return 2
-    except ValueError as e:
+    except UsageError as e:
         ap.error(str(e))
     canvas, moodle = lms.export_paths(out)
     lms.write_canvas(result.students, result.graded, canvas, a.lms_title or lms.default_title(result.graded))

@@ -127,6 +127,10 @@ def _grade_cells(nb, release: Release, row: Row, options: Options, deadline: flo
 # ---------------------------------------------------------------------------
 # The class
 # ---------------------------------------------------------------------------
+class UsageError(ValueError):
+    """A command-line choice that does not fit the release (e.g. an unknown exercise)."""
+
+
 @dataclass
 class ClassResult:
     rows: list[Row]
@@ -144,7 +148,7 @@ def select_exercises(names: list[str] | None, rel: dict[str, Release], present: 
         hits = [n for n in rel if n == want] or [n for n in rel if n.startswith(want)]
         if len(hits) != 1:
             known = ", ".join(rel)
-            raise ValueError(f"--exercise {want!r} matches {'no' if not hits else 'more than one'} "
+            raise UsageError(f"--exercise {want!r} matches {'no' if not hits else 'more than one'} "
                              f"exercise (there are: {known})")
         if hits[0] not in chosen:
             chosen.append(hits[0])
