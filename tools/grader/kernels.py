@@ -267,6 +267,9 @@ async def run_kernel(cells, labels, box: KernelBox, collect_cells, cell_timeout:
                             pass                  # an unsolved stub called at top level
                         else:
                             first = re.sub(r"\(\d+\.py, (line \d+)\)", r"(\1)", evalue or "").strip().splitlines()
+                            # Python 3.13.0 names an unfinished statement `_IncompleteInputError`,
+                            # a private subclass of SyntaxError: say what it is.
+                            ename = "SyntaxError" if ename == "_IncompleteInputError" else ename
                             said = f"{label}: {ename}" + (f": {clip(first[0])}" if first else "")
                             if limit is not None:
                                 row.flag(limit, f"{said} ({limit}: {limit_message(limit, box)})")
