@@ -44,23 +44,26 @@ def gradient_stream(mu, sigma, steps, seed=0):
 def steps_on_stream(optimizer, grads, **hyper):
     """Each step of ``optimizer`` divided by its learning rate, one per gradient in ``grads``.
 
-    One weight, reset to 0 before every step (the stream does not depend on
-    where the weight is), so ``-w`` after step t is exactly the step t of the
-    update rule: for SGD it is ``g_t``, for Adam ``v_hat_t / (sqrt(s_hat_t) + eps)``.
-    ``optimizer`` is an optlib class built with ``lr=1.0`` and ``**hyper``.
+    ``grads`` has shape ``(steps,)`` (one weight) or ``(steps, k)`` (k
+    independent weights, e.g. k noise levels at once: the update is
+    elementwise, so the weights do not interact). The weights are reset to 0
+    before every step (the stream does not depend on where they are), so
+    ``-w`` after step t is exactly step t of the update rule: for SGD it is
+    ``g_t``, for Adam ``v_hat_t / (sqrt(s_hat_t) + eps)``. ``optimizer`` is
+    an optlib class built with ``lr=1.0`` and ``**hyper``.
     """
     grads = np.asarray(grads, dtype=float)
-    if grads.ndim != 1:
-        raise ValueError(f"grads must be a 1-D sequence of gradients, got shape {grads.shape}")
-    w, g = np.zeros(1), np.zeros(1)
+    if grads.ndim not in (1, 2) or len(grads) == 0:
+        raise ValueError(f"grads must have shape (steps,) or (steps, k), got shape {grads.shape}")
+    w, g = np.zeros(grads.shape[1:] or (1,)), np.zeros(grads.shape[1:] or (1,))
     opt = optimizer([w], lr=1.0, **hyper)
-    out = np.empty(len(grads))
+    out = np.empty((len(grads), w.size))
     for t, gt in enumerate(grads):
-        w[0] = 0.0
-        g[0] = gt
+        w[...] = 0.0
+        g[...] = gt
         opt.step([g])
-        out[t] = -w[0]
-    return out
+        out[t] = -w
+    return out[:, 0] if grads.ndim == 1 else out
 
 
 def snr_step(r):
