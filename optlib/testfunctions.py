@@ -8,9 +8,12 @@ Each function ``f`` has ``f(xy)`` (the value), ``f.grad(xy)`` (the gradient),
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["TestFunction", "Quadratic", "Rosenbrock", "Beale", "Saddle", "NoisyQuadratic", "by_name"]
+__all__ = ["TestFunction", "Quadratic", "RotatedQuadratic", "Rosenbrock", "Beale", "Saddle",
+           "NoisyQuadratic", "by_name"]
 
 
 class TestFunction:
@@ -66,6 +69,64 @@ class Quadratic(TestFunction):
 
     def __repr__(self):
         return f"Quadratic(a={self.a:g}, b={self.b:g})"
+
+
+class RotatedQuadratic(Quadratic):
+    r"""The quadratic valley turned by an angle: :math:`f(w) = \tfrac12\, w^\top H w`, :math:`H = R_\theta \operatorname{diag}(a, b) R_\theta^\top`.
+
+    ``theta`` is the angle in **degrees** between the valley's flat axis and
+    the :math:`w_1` axis (:math:`R_\theta` turns the plane counter-clockwise).
+    ``theta=0`` is :class:`Quadratic`; at 45 degrees the valley runs along the
+    diagonal and both coordinates see both curvatures. The start point turns
+    with the valley (``start = R_theta @ Quadratic.start``), so an optimizer
+    that does not care about the axes (gradient descent, momentum) takes the
+    same path, turned, and reaches the same losses at every angle (up to
+    rounding); one that scales each coordinate separately (Adagrad, RMSProp,
+    Adam) does not.
+
+    The gradient :math:`Hw` is written out elementwise: no matrix product, so
+    no BLAS kernel (which differs between CPUs) touches its last bits.
+    """
+
+    name = "rotated quadratic"
+    bounds = ((-2.2, 2.2), (-2.2, 2.2))
+
+    def __init__(self, a=0.2, b=4.0, theta=0.0, *, condition=None):
+        super().__init__(a, b, condition=condition)
+        if isinstance(theta, bool) or not isinstance(theta, (int, float, np.integer, np.floating)):
+            raise TypeError(f"theta must be an angle in degrees (a real number), got {theta!r}")
+        theta = float(theta)
+        if not math.isfinite(theta):
+            raise ValueError(f"theta must be a finite angle in degrees, got {theta!r}")
+        self.theta = theta
+        c, s = math.cos(math.radians(theta)), math.sin(math.radians(theta))
+        self.rotation = np.array([[c, -s], [s, c]])
+        #: The Hessian H = R diag(a, b) R^T, entry by entry.
+        self.h11 = self.a * c * c + self.b * s * s
+        self.h22 = self.a * s * s + self.b * c * c
+        self.h12 = (self.a - self.b) * c * s
+        x0, y0 = Quadratic.start
+        self.start = (c * x0 - s * y0, s * x0 + c * y0)
+
+    @property
+    def hessian(self):
+        return np.array([[self.h11, self.h12], [self.h12, self.h22]])
+
+    @property
+    def eigenvectors(self):
+        """Columns: the flat direction (curvature ``a``) and the steep one (curvature ``b``)."""
+        return self.rotation.copy()
+
+    def value(self, xy):
+        x, y = xy[0], xy[1]
+        return 0.5 * (self.h11 * x * x + 2.0 * self.h12 * x * y + self.h22 * y * y)
+
+    def gradient(self, xy):
+        x, y = xy[0], xy[1]
+        return np.array([self.h11 * x + self.h12 * y, self.h12 * x + self.h22 * y])
+
+    def __repr__(self):
+        return f"RotatedQuadratic(a={self.a:g}, b={self.b:g}, theta={self.theta:g})"
 
 
 class Rosenbrock(TestFunction):
@@ -167,7 +228,7 @@ class NoisyQuadratic(Quadratic):
 
 def by_name(name, **kwargs):
     """``by_name("rosenbrock")`` -> ``Rosenbrock()``."""
-    table = {c.name: c for c in (Quadratic, Rosenbrock, Beale, Saddle, NoisyQuadratic)}
+    table = {c.name: c for c in (Quadratic, RotatedQuadratic, Rosenbrock, Beale, Saddle, NoisyQuadratic)}
     try:
         return table[name](**kwargs)
     except KeyError:

@@ -8,7 +8,8 @@ import optlib
 from optlib import testfunctions as T
 
 FUNCTIONS = [T.Quadratic(), T.Quadratic(condition=100), T.Rosenbrock(), T.Beale(), T.Saddle(),
-             T.Quadratic(a=1.0, b=3.0)]
+             T.Quadratic(a=1.0, b=3.0), T.RotatedQuadratic(theta=30.0),
+             T.RotatedQuadratic(condition=100, theta=45.0), T.RotatedQuadratic(a=0.5, b=2.0, theta=-70.0)]
 
 
 def numeric_grad(f, xy, h=1e-6):
@@ -70,7 +71,61 @@ def test_noisy_quadratic_is_reproducible_and_unbiased():
     np.testing.assert_allclose(mean, T.Quadratic().gradient(xy), atol=0.05)
 
 
+# --------------------------------------------------------------------------
+# The rotated quadratic
+# --------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(theta=st.floats(-360.0, 360.0), a=st.floats(0.01, 10.0), b=st.floats(0.01, 10.0),
+       u=st.floats(-2.0, 2.0), v=st.floats(-2.0, 2.0))
+def test_rotated_quadratic_is_the_quadratic_seen_in_turned_coordinates(theta, a, b, u, v):
+    f, q = T.RotatedQuadratic(a, b, theta), T.Quadratic(a, b)
+    t = np.radians(theta)
+    R = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])      # independent of the class's own R
+    w = R @ np.array([u, v])                                             # (u, v) in the valley's frame
+    assert f.value(w) == pytest.approx(q.value(np.array([u, v])), rel=1e-12, abs=1e-14)
+    np.testing.assert_allclose(f.gradient(w), R @ q.gradient(np.array([u, v])), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(np.linalg.eigvalsh(f.hessian), sorted((a, b)), rtol=1e-12)
+    np.testing.assert_allclose(f.start, R @ np.array(q.start), atol=1e-14)
+
+
+@pytest.mark.parametrize("theta", [0.0, 90.0, 180.0])
+def test_rotated_quadratic_at_multiples_of_90_degrees_is_axis_aligned(theta):
+    f, q = T.RotatedQuadratic(theta=theta), T.Quadratic()
+    (a, b) = (q.a, q.b) if theta != 90.0 else (q.b, q.a)
+    np.testing.assert_allclose(np.diag(f.hessian), (a, b), atol=1e-14)
+    assert abs(f.h12) < 1e-14
+    if theta == 0.0:                                                    # exactly the quadratic, bit for bit
+        w = np.array([0.3, -1.7])
+        assert f.value(w) == q.value(w) and np.array_equal(f.gradient(w), q.gradient(w))
+
+
+def test_rotated_quadratic_at_45_degrees_has_equal_diagonal():
+    f = T.RotatedQuadratic(condition=100, theta=45.0)
+    assert f.h11 == pytest.approx(f.h22, rel=1e-14) and f.h12 == pytest.approx(-(1.0 - 0.01) / 2, rel=1e-14)
+    assert f.condition == pytest.approx(100.0)
+
+
+def test_gradient_descent_takes_the_same_path_at_every_angle():
+    """GD is rotation-equivariant: the turned valley gives the turned path and the same losses."""
+    ref = optlib.trajectory(T.RotatedQuadratic(condition=100), optlib.SGD, steps=200, lr=1.5)
+    for theta in (17.0, 45.0, 90.0):
+        f = T.RotatedQuadratic(condition=100, theta=theta)
+        tr = optlib.trajectory(f, optlib.SGD, steps=200, lr=1.5)
+        np.testing.assert_allclose(tr.loss, ref.loss, rtol=1e-9, atol=1e-300)
+        np.testing.assert_allclose(tr.xy, ref.xy @ f.rotation.T, atol=1e-12)
+
+
+def test_rotated_quadratic_rejects_bad_angles():
+    with pytest.raises(ValueError, match="theta"):
+        T.RotatedQuadratic(theta=float("nan"))
+    with pytest.raises(TypeError, match="theta"):
+        T.RotatedQuadratic(theta="45")
+    with pytest.raises(ValueError, match="curvatures"):
+        T.RotatedQuadratic(a=0.0, theta=10.0)
+
+
 def test_by_name():
+    assert isinstance(T.by_name("rotated quadratic", theta=10.0), T.RotatedQuadratic)
     assert isinstance(T.by_name("rosenbrock"), T.Rosenbrock)
     with pytest.raises(ValueError, match="unknown test function 'banana'"):
         T.by_name("banana")
