@@ -19,7 +19,7 @@ spec = importlib.util.spec_from_file_location("execute_notebooks", ROOT / "tools
 ex = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ex)
 
-LIMITS = {"05": 30, "06": 30, "07": 45}          # these train networks on digits
+LIMITS = {"05": 30, "06": 30, "09": 45}          # these train networks on digits
 
 
 def main():
