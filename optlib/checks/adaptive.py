@@ -87,8 +87,8 @@ def model(w, g, s, lr, beta2, eps, *, v=None, beta1=0.0, t=1, weight_decay=None,
     vv = v if old else v1
     if eps_hat:        # Keras's Adam: lr sqrt(c2)/c1 * v / (sqrt(s) + eps)
         step = lr * math.sqrt(den_c2) / c1 * vv / (np.sqrt(den_s) + eps)
-    elif eps_precedence:
-        step = lr * (vv / c1) / np.sqrt(den_s / den_c2) + eps
+    elif eps_precedence:            # w - lr * v_hat / np.sqrt(s_hat) + eps: eps lands on w
+        step = lr * (vv / c1) / np.sqrt(den_s / den_c2) - eps
     else:
         sh = den_s / den_c2
         den = sh + eps if no_sqrt else (np.sqrt(sh + eps) if eps_in_sqrt else np.sqrt(sh) + eps)
@@ -110,8 +110,8 @@ SECOND_MOMENT = [
             "sqrt($s + eps) (Keras's and optax's RMSprop put it inside)", eps_in_sqrt=True),
     Mistake("no_eps", "eps is missing: divide by $root + eps (without it a weight whose gradient has "
             "always been 0 gets 0/0 = nan)", no_eps=True),
-    Mistake("eps_precedence", "eps is added to the whole step instead of to $root: check your "
-            "brackets, $bracket", eps_precedence=True),
+    Mistake("eps_precedence", "eps is added to w instead of to $root: check your brackets, "
+            "$bracket", eps_precedence=True),
     Mistake("no_sqrt", "the square root is missing: divide by $root + eps, not by $s + eps", no_sqrt=True),
     Mistake("g_not_squared", "you averaged g where g squared belongs: s_t tracks g_t^2, not g_t",
             square="g"),

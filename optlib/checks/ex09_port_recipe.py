@@ -126,6 +126,9 @@ class PortQuestion(Question):
         if not bad:
             return Verdict(True)
         first = bad[0]
+        refused = next((r for r in results if isinstance(r, str) and "would refuse" in r), None)
+        if refused:
+            return Verdict(False, refused, results.index(refused))
         msg = self._explain_port(parsed, cases, expected)
         if msg is None:
             r = results[first]
@@ -199,10 +202,11 @@ class PortQuestion(Question):
         if not np.all(np.isfinite(got)):
             return ("the torch port gives nan or inf (with eps = 0 a weight whose gradient is 0 "
                     "divides 0 by 0)") if kwargs.get("eps", 1.0) == 0 else "the torch port gives nan or inf"
-        travel = np.max(np.abs(want - W0), axis=0)
-        travel = np.maximum(travel, 1e-12 * (1.0 + np.abs(W0)))
+        # each weight's distance travelled, plus a thousandth of its size: float64 rounds the tiny
+        # decay of a weight whose gradient is 0 (w (1 - lr wd) against w - lr wd w) at 1e-9 of it
+        scale = np.max(np.abs(want - W0), axis=0) + 1e-3 * (1.0 + np.abs(W0))
         with np.errstate(all="ignore"):
-            return float(np.max(np.abs(got - want) / travel))
+            return float(np.max(np.abs(got - want) / scale))
 
     def _passes(self, parsed, case):
         r = self._run(parsed, case)
@@ -228,7 +232,22 @@ class PortQuestion(Question):
                 if all(self._passes(fixed(p, e, combo, cls), c) for p, e, c in zip(parsed, expected, cases)):
                     parts = [self._advice.get("class", "this recipe needs another torch.optim class")] if cls else []
                     return "; ".join(parts + [self._key_message(k, parsed, expected) for k in combo])
-        return None
+        return self._greedy(parsed, cases, expected, keys, wrong_class, fixed)
+
+    def _greedy(self, parsed, cases, expected, keys, cls, fixed):
+        """More than two arguments wrong: fix, one at a time, the one that helps most, until every case passes."""
+        def worst(combo):
+            runs = [self._run(fixed(p, e, combo, cls), c) for p, e, c in zip(parsed, expected, cases)]
+            return max(math.inf if isinstance(r, str) else r for r in runs)
+
+        chosen = []
+        while worst(chosen) > self.tol and len(chosen) < len(keys):
+            chosen.append(min((k for k in keys if k not in chosen), key=lambda k: worst(chosen + [k])))
+        if worst(chosen) > self.tol:
+            return None
+        needed = [k for k in chosen if worst([c for c in chosen if c != k]) > self.tol]
+        parts = [self._advice.get("class", "this recipe needs another torch.optim class")] if cls else []
+        return "; ".join(parts + [self._key_message(k, parsed, expected) for k in needed])
 
     def _key_message(self, key, parsed, expected):
         if key in self._advice:

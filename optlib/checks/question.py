@@ -269,7 +269,11 @@ class Question:
         rest = [n for n in wrong if n not in same]
         right = [n for n in self.outputs if n not in wrong]
         if rest:
-            msg += f" ({join_names(rest)} {_is_are(rest)} not right either)"
+            nan = [n for n in rest if any(not np.all(np.isfinite(np.asarray(self._split(o)[self.outputs.index(n)],
+                                                                              dtype=np.float64)))
+                                          for o in outputs)]
+            msg += f" ({join_names(rest)} {_is_are(rest)} not right either"
+            msg += f"{': it contains nan or inf' if nan == rest and len(rest) == 1 else ''})"
         elif right:
             msg += f" ({join_names(right)} {_is_are(right)} right)"
         return msg
