@@ -52,14 +52,15 @@ def text_of(cell):
 
 
 def shown(cell):
-    """What the cell shows: its printed text and its errors' traceback lines, in order."""
-    out = []
+    """What the cell shows: its printed text and its errors' traceback lines, in order (a kernel may
+    split one print into several stream messages)."""
+    text = ""
     for o in cell.outputs:
         if o.output_type == "stream":
-            out += o.text.splitlines()
+            text += o.text
         elif o.output_type == "error":
-            out += list(o.traceback)
-    return out
+            text += "".join(line + "\n" for line in o.traceback)
+    return text.splitlines()
 
 
 def errors_of(cell):

@@ -137,7 +137,7 @@ def make_check(qid):
     def check(fn, hidden=False, strict=True):
         ok, line = run(qid, fn, hidden=hidden)
         if ok or not strict:
-            print(line)
+            sys.stdout.write(line + "\n")       # one write: one stream message
             sys.stdout.flush()
             return None
         raise CheckFailed(line)
