@@ -129,6 +129,17 @@ def sliders(nb):
             yield i, source, call
 
 
+def built_by(source, name, functions):
+    """The function of this cell whose call binds ``name`` (``fig, update = panel()``), or None."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Name) and node.value.func.id in functions:
+            targets = [t for tgt in node.targets for t in (tgt.elts if isinstance(tgt, ast.Tuple) else [tgt])]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return node.value.func.id
+    return None
+
+
 def slider_problems(nb, index):
     """What makes the slider in code cell ``index`` go stale after Run All (empty if nothing)."""
     _, source, call = next(s for s in sliders(nb) if s[0] == index)
@@ -140,10 +151,11 @@ def slider_problems(nb, index):
     allowed_everywhere = setup | import_only_names(nb) | set(dir(builtins))
     top = symtable.symtable(source, "<cell>", "exec")
     functions = {t.get_name(): t for t in top.get_children() if t.get_type() == "function"}
-    if update not in functions:
+    root = update if update in functions else built_by(source, update, functions)
+    if root is None:
         return [f"cell {index}: {update}() is defined in another cell; define it in the slider cell"]
     own = module_bindings(source)
-    reads, todo, seen = set(), [update], set()
+    reads, todo, seen = set(), [root], set()
     while todo:                                  # the update and the cell's own helpers it calls
         name = todo.pop()
         seen.add(name)
@@ -190,8 +202,14 @@ GOOD = "steps = 40\nfig = object()\ndef update(lr):\n    return f'{lr} {np.arang
       "widgets.live(None, update, lr=widgets.lr())"), "['n']"),
     ((SETUP, "import math", "def update(lr):\n    return math.log(lr) + len([lr])\n"
       "widgets.live(None, update, lr=widgets.lr())"), ""),
+    ((SETUP, "def panel():\n    k = 2\n    def update(lr):\n        return k * lr\n    return None, update\n"
+      "fig, update = panel()\nwidgets.live(fig, update, lr=widgets.lr())"), ""),
+    ((SETUP, "def panel():\n    def update(lr):\n        return lr\n    return None, update",
+      "fig, update = panel()\nwidgets.live(fig, update, lr=widgets.lr())"), "another cell"),
+    ((SETUP, "k = 2", "def panel():\n    def update(lr):\n        return k * lr\n    return None, update\n"
+      "fig, update = panel()\nwidgets.live(fig, update, lr=widgets.lr())"), "['k']"),
 ], ids=["self-contained", "global-from-earlier-cell", "rebound-later", "update-elsewhere", "via-helper",
-        "modules-and-builtins"])
+        "modules-and-builtins", "factory-in-cell", "factory-elsewhere", "factory-reads-global"])
 def test_the_slider_check_finds_each_planted_mistake(cells, expected):
     nb = fake_notebook(*cells)
     index = next(i for i, *_ in sliders(nb))
