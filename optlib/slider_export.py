@@ -7,8 +7,10 @@ the offline player (``optlib/web/figure_core.js`` + ``slider_player.js``),
 which draws the stored frames with the same code as the live widget:
 
     from optlib import slider_export
-    slider_export.write_player(out / "_assets")                 # once per build
-    nb = slider_export.with_players(nb, asset_prefix="_assets")  # per notebook, before export
+    nb = slider_export.for_page(nb, out / "_assets", "_assets")  # per notebook, before export
+
+(``for_page`` = ``write_player`` into the asset folder + ``with_players``;
+call it before anything that replaces widget outputs.)
 
 Outputs without a table (a notebook executed before tables existed) are left
 as they are.
@@ -23,7 +25,7 @@ from pathlib import Path
 from .figure_widget import javascript
 from .slider_table import FORMAT, MIME, from_stored
 
-__all__ = ["PLAYER", "player_js", "write_player", "embed_html", "with_players", "table_size"]
+__all__ = ["PLAYER", "player_js", "write_player", "embed_html", "with_players", "for_page", "table_size"]
 
 #: File name of the offline player in a build's asset folder.
 PLAYER = "optlib-slider-player.js"
@@ -75,6 +77,14 @@ def with_players(nb, asset_prefix: str):
                 outputs.append(out)
         cell.outputs = outputs
     return nb
+
+
+def for_page(nb, assets: Path, asset_prefix: str):
+    """What a page builder calls per notebook: the player written into ``assets`` (the build's
+    asset folder, as reached from the page by ``asset_prefix``) and ``nb`` with its players."""
+    if not (Path(assets) / PLAYER).is_file():
+        write_player(assets)
+    return with_players(nb, asset_prefix)
 
 
 def table_size(nb) -> int:
