@@ -11,8 +11,10 @@ configuration, TeX-AMS_CHTML-full,Safe) are copied from tools/web/node_modules
 (``npm ci`` in tools/web, which ``tools/course slides`` runs) into
 ``DIR/_assets``. nbconvert's reveal template also imports mermaid from a CDN on
 every page; the course's template drops that block (no notebook uses mermaid).
-Slider cells show a short note instead of the widget (a static deck cannot run
-a kernel); the static default figure in the next cell shows the picture.
+Slider cells move without a kernel: their stored table of figures is drawn by
+the offline player (``optlib.slider_export.for_page``, issue 14); a slider
+output stored without a table shows a short note instead, and the static
+default figure in the next cell shows the picture.
 
 Slide breaks come from each cell's ``metadata.slideshow.slide_type``.
 """
@@ -24,6 +26,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from optlib import slider_export  # offline slider player (issue 14)
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "tools" / "web" / "node_modules"
@@ -131,7 +135,9 @@ def build(notebooks, out: Path) -> list[Path]:
         written = []
         for path in notebooks:
             path = Path(path)
-            nb = without_widgets(nbformat.read(path, as_version=4))
+            nb = nbformat.read(path, as_version=4)
+            nb = slider_export.for_page(nb, out / ASSETS, ASSETS)   # sliders move offline (issue 14)
+            nb = without_widgets(nb)
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
             dst = out / f"{path.stem}.slides.html"
             dst.write_text(body, encoding="utf-8")
