@@ -10,7 +10,8 @@ STORED outputs (nothing is executed), figures embedded in the page, MathJax 2.7
 served from ``DIR/_assets`` (copied from tools/web/node_modules like the
 slides). ``index.html`` is the course map: every page with its title and a
 one-line summary. The build stops if an exercise notebook still holds
-solution or hidden-test text.
+solution or hidden-test text. Slider cells move offline from their stored
+table (``optlib.slider_export.for_page``, issue 14).
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_slides  # noqa: E402  (assets, widget notes and the no-CDN template are shared)
+
+from optlib import slider_export  # noqa: E402  (offline slider player, issue 14)
 
 ROOT = build_slides.ROOT
 
@@ -134,7 +137,9 @@ def build(out: Path, sections=SECTIONS) -> list[Path]:
                 raw = path.read_text(encoding="utf-8")
                 if folder == "exercises":
                     check_no_solutions(path, raw)
-                nb = build_slides.without_widgets(nbformat.reads(raw, as_version=4))
+                nb = nbformat.reads(raw, as_version=4)
+                nb = slider_export.for_page(nb, out / build_slides.ASSETS, f"../{build_slides.ASSETS}")  # issue 14
+                nb = build_slides.without_widgets(nb)
                 title, summary = title_and_summary(nb)
                 body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
                 dst = out / folder / f"{path.stem}.html"
