@@ -203,21 +203,17 @@ def live(fig, update, **controls):
     carries the figure over the controls' offline grid for exported pages.
     Returns the container (controls, then the figure).
     """
-    plt.close(fig)                      # drawn by us, not again by the inline backend
-    if fig.get_layout_engine() is None:
-        fig.set_layout_engine("tight")
     if renderer() == "png":
+        plt.close(fig)
+        if fig.get_layout_engine() is None:
+            fig.set_layout_engine("tight")
         return _live_png(fig, update, **controls)
-    from .figure_scene import FigureScene
     from .figure_widget import FigureWidget
-    from .slider_table import build_table
 
     def values():
         return {name: c.value for name, c in controls.items()}
 
-    scene = FigureScene(fig)
-    scene.learn(update, **values())
-    table = build_table(scene, update, controls)
+    scene, table = prepare(fig, update, controls)
     view = FigureWidget(scene, scene.frame(update, **values()))
 
     def redraw(_change=None):
@@ -228,6 +224,20 @@ def live(fig, update, **controls):
     box = W.VBox([W.VBox(list(controls.values())), view])
     display(_SliderOutput(box, table))
     return box
+
+
+def prepare(fig, update, controls):
+    """What ``live`` does before showing anything: lay ``fig`` out once, learn which artists
+    ``update`` moves (at the controls' values), and compute the offline table.
+    Returns ``(FigureScene, table)``; the browser tests call it in a separate kernel."""
+    from .figure_scene import FigureScene
+    from .slider_table import build_table
+    plt.close(fig)                      # drawn by us, not again by the inline backend
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("tight")
+    scene = FigureScene(fig)
+    scene.learn(update, **{name: c.value for name, c in controls.items()})
+    return scene, build_table(scene, update, controls)
 
 
 def _live_png(fig, update, **controls):

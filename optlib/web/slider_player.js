@@ -41,7 +41,8 @@
       row.style.display = "flex"; row.style.alignItems = "center"; row.style.gap = "8px";
       row.style.margin = "2px 0";
       var label = el("label", "optlib-label", c.label);
-      label.style.width = "110px"; label.style.textAlign = "right"; label.style.flex = "none";
+      label.style.minWidth = "130px"; label.style.textAlign = "right"; label.style.flex = "none";
+      label.style.whiteSpace = "nowrap";
       var input, out = el("span", "optlib-readout");
       var id = "optlib-" + Math.random().toString(36).slice(2);
       label.htmlFor = id;
