@@ -235,8 +235,10 @@ def prepare(fig, update, controls):
     plt.close(fig)                      # drawn by us, not again by the inline backend
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("tight")
+    values = {name: c.value for name, c in controls.items()}
+    update(**values)                    # lay out what the sliders show (e.g. a relabelled legend)
     scene = FigureScene(fig)
-    scene.learn(update, **{name: c.value for name, c in controls.items()})
+    scene.learn(update, **values)
     return scene, build_table(scene, update, controls)
 
 

@@ -584,7 +584,7 @@ class LabNotebook:
         k = self.lab.api("GET", f"/api/kernels/{self.kernel_id}")
         return k.get("execution_state") == "idle"
 
-    def wait_redrawn(self, k, quiet_ms=150, timeout=60_000):
+    def wait_redrawn(self, k, quiet_ms=250, timeout=60_000):
         """Until box ``k`` shows a new figure, its kernel is idle and nothing changed for ``quiet_ms``."""
         deadline = time.monotonic() + timeout / 1000
         self.page.wait_for_function(_JS_SETTLED, arg=[k, quiet_ms], timeout=timeout, polling=50)

@@ -27,6 +27,7 @@ import json
 import math
 import re
 import shutil
+import time
 
 import pytest
 
@@ -125,6 +126,24 @@ def readout_matches(text, value):
         return False
 
 
+def settled(nb, k, n, kind, timeout=20):
+    """Box ``k``'s figure once it shows the value control ``n`` reads (a drag sends several
+    values; under load their frames arrive after the first quiet spell)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fig = nb.figure(k)
+        value = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
+        drawn_for = list(fig["scene"]["values"].values())[n]
+        ok = drawn_for == value if kind == "checkbox" else readout_matches(value, drawn_for)
+        if ok or time.monotonic() > deadline:
+            return fig
+        nb.watch(k)
+        try:
+            nb.wait_redrawn(k, timeout=max(1_000, int(1000 * (deadline - time.monotonic()))))
+        except Exception:
+            return nb.figure(k)
+
+
 def move_and_check(nb, k, control, how, shots, reference, moved):
     """Move one control (``how``: "key" or "mouse"); problems, readouts before and after.
 
@@ -143,7 +162,7 @@ def move_and_check(nb, k, control, how, shots, reference, moved):
             nb.mouse_move(k, n, kind, fraction=None if attempt == 0 else (0.95 if attempt % 2 else 0.05))
         moves += 1
         nb.wait_redrawn(k)
-        fig1 = nb.figure(k)
+        fig1 = settled(nb, k, n, kind)
         if fig1["scene"]["values"] != fig0["scene"]["values"]:
             break
     value1 = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
