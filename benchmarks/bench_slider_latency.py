@@ -10,8 +10,9 @@ renderer it replaced (the whole figure as a PNG per move, selected by
 ``OPTLIB_SLIDER_RENDERER=png`` in a first cell of a copy of the notebook).
 Both copies run in one JupyterLab (127.0.0.1, the course's settings) in
 headless Debian Chromium, one after the other per notebook; after Run All
-the first slider of every slider cell is moved with the keyboard
-(ArrowRight, ArrowLeft, ... so it stays near its default). One move is timed
+the first slider of every slider cell is moved with the keyboard, always in
+the direction with more room, so that every timed move shows a value not
+shown before (nothing comes from a cache of rendered texts). One move is timed
 inside the page, from the ``keydown`` event to the second animation frame
 after the new figure is there (data widget: its frame counter changed after
 painting; PNG: the image's src changed and ``img.decode()`` finished).
@@ -77,6 +78,12 @@ _JS_ARM = """(k) => {
 }"""
 
 
+def _direction(handle, moves):
+    """ArrowRight if the slider has room for ``moves`` more steps to the right, else ArrowLeft."""
+    now, lo, hi = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax"))
+    return "ArrowRight" if (hi - now) >= (now - lo) else "ArrowLeft"
+
+
 def measure_notebook(page, lab, name, moves):
     nb = bs.LabNotebook(page, lab, name)
     nb.open()
@@ -88,11 +95,14 @@ def measure_notebook(page, lab, name, moves):
     samples = []
     for k in range(n_boxes):
         handle = page.locator(f'[data-bench-box="{k}"] .noUi-handle').first
+        direction = "ArrowRight"
         for i in range(moves + 1):                     # the first move warms up, not counted
+            if i == 1:        # every timed move goes to a value not shown before (no cached texts)
+                direction = _direction(handle, moves)
             page.evaluate(_JS_ARM, k)
             handle.scroll_into_view_if_needed()
             handle.evaluate("e => e.focus()")
-            page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            page.keyboard.press(direction)
             page.wait_for_function("() => window.__lat !== null", timeout=60_000)
             ms = page.evaluate("() => window.__lat")
             deadline = time.monotonic() + 30
@@ -106,7 +116,7 @@ def measure_notebook(page, lab, name, moves):
 
 
 _KERNEL_PROBE = r"""
-import time as _t, statistics as _st, ipywidgets as _W
+import math as _m, time as _t, statistics as _st, ipywidgets as _W
 def _course_probe(moves):
     out = []
     for box in [w for w in list(_W.Widget.widgets.values()) if isinstance(w, _W.VBox)]:
@@ -118,9 +128,11 @@ def _course_probe(moves):
             continue
         s = sliders[0]
         v0, ts = s.value, []
-        for i in range(moves + 1):
-            step = s.step if isinstance(s, _W.FloatSlider) else None
-            new = (v0 + s.step if i % 2 == 0 else v0) if step else (v0 * s.base ** s.step if i % 2 == 0 else v0)
+        log = not isinstance(s, _W.FloatSlider)
+        up = (s.max - _m.log(v0, s.base) if log else s.max - v0) >= (_m.log(v0, s.base) - s.min if log else v0 - s.min)
+        sign = 1 if up else -1
+        for i in range(1, moves + 2):     # every move to a new value (no cached texts)
+            new = v0 * s.base ** (sign * i * s.step) if log else v0 + sign * i * s.step
             t0 = _t.perf_counter(); s.value = new; ts.append((_t.perf_counter() - t0) * 1e3)
         out.append(_st.median(ts[1:]))
     return out
