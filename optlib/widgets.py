@@ -231,13 +231,19 @@ def prepare(fig, update, controls):
     ``update`` moves (at the controls' values), and compute the offline table.
     Returns ``(FigureScene, table)``; the browser tests call it in a separate kernel."""
     from .figure_scene import FigureScene
-    from .slider_table import build_table
+    from .slider_table import build_table, grid_of
     plt.close(fig)                      # drawn by us, not again by the inline backend
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("tight")
     values = {name: c.value for name, c in controls.items()}
     update(**values)                    # lay out what the sliders show (e.g. a relabelled legend)
     scene = FigureScene(fig)
+    scene.learn(update, **values)
+    for name, c in controls.items():    # a text set to the same string is not stale: move each control once
+        grid = grid_of(c)[1]
+        other = [v for v in grid if v != values[name]]
+        if other:
+            scene.learn(update, **{**values, name: other[0]})
     scene.learn(update, **values)
     return scene, build_table(scene, update, controls)
 

@@ -279,3 +279,20 @@ def test_relabelling_a_curve_updates_the_legend_in_place_and_stays_on_the_fast_p
     assert r.background is background                 # blitted, not redrawn from scratch
     (other,) = ax.plot([1, 0], label="Adam")
     assert plotting.legend(ax) is not leg             # new curves: a new legend
+
+
+def test_a_relabelled_legend_moves_from_the_first_move_on():
+    """A label set to the same text at the defaults is not stale: live() still finds it moves."""
+    f, fig, ax, line, update, calls = _adam_figure(title=False)
+
+    def update_label(lr):
+        update(lr, True)
+        line.set_label(f"Adam, η = {lr:.3g}")
+        plotting.legend(ax)
+    lr = widgets.lr(0.1)
+    view = widgets.live(fig, update_label, lr=lr).children[1]
+    background = view.background
+    lr.value = 0.05
+    assert view.background == background                  # the legend was never baked into it
+    (legend,) = [it for it in view.scene["items"] if it["t"] == "img"]
+    assert legend["text"] == "Adam, η = 0.05"
