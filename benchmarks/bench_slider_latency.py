@@ -13,9 +13,13 @@ headless Debian Chromium, one after the other per notebook; after Run All
 the first slider of every slider cell is moved with the keyboard, always in
 the direction with more room, so that every timed move shows a value not
 shown before (nothing comes from a cache of rendered texts). One move is timed
-inside the page, from the ``keydown`` event to the second animation frame
-after the new figure is there (data widget: its frame counter changed after
-painting; PNG: the image's src changed and ``img.decode()`` finished).
+inside the page, from the ``keydown`` event to the end of the frame that
+shows the new figure (the first animation frame after it is there, then a
+task posted from that frame's ``requestAnimationFrame`` callback, which runs
+once the frame is painted; two animation frames would count one frame too
+many). The figure is there when, for the data widget, its frame counter
+changed after painting the canvas and, for the PNG renderer, the image's src
+changed and ``img.decode()`` finished.
 Moves are made one at a time, each after the previous one has settled.
 Prints a Markdown table: median and 90th percentile per notebook and
 renderer, their ratio, the in-kernel share, against the targets (median <=
@@ -60,7 +64,15 @@ _JS_ARM = """(k) => {
   const fig = box.querySelector('.optlib-figure');
   const img = () => box.querySelector('img.widget-image');
   const before = fig ? Number(fig.getAttribute('data-optlib-frame') || 0) : img().src;
-  const done = () => requestAnimationFrame(() => requestAnimationFrame(() => { window.__lat = performance.now() - t0; }));
+  const done = () => {
+    if (fig && fig._optlib) window.__parts = [fig._optlib.received - t0, fig._optlib.painted - t0];
+    // the frame that shows the change: its rAF callbacks run, it is painted, then this task runs
+    requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => { window.__lat = performance.now() - t0; };
+      ch.port2.postMessage(null);
+    });
+  };
   const obs = new MutationObserver(async () => {
     if (t0 === null) return;
     if (fig) {
@@ -84,7 +96,7 @@ def _direction(handle, moves):
     return "ArrowRight" if (hi - now) >= (now - lo) else "ArrowLeft"
 
 
-def measure_notebook(page, lab, name, moves):
+def measure_notebook(page, lab, name, moves, parts=False):
     nb = bs.LabNotebook(page, lab, name)
     nb.open()
     nb.run_all()
@@ -105,6 +117,9 @@ def measure_notebook(page, lab, name, moves):
             page.keyboard.press(direction)
             page.wait_for_function("() => window.__lat !== null", timeout=60_000)
             ms = page.evaluate("() => window.__lat")
+            if parts:
+                print(f"    {name} box {k}: scene received / painted / frame shown at "
+                      f"{page.evaluate('() => window.__parts')} / {ms:.1f} ms", file=sys.stderr)
             deadline = time.monotonic() + 30
             while not nb.kernel_idle() and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -178,6 +193,8 @@ def main(argv=None):
     ap.add_argument("--json", type=Path, help="also write the raw samples here")
     ap.add_argument("--no-kernel", action="store_true",
                     help="skip the in-kernel column (each notebook run twice more, headless)")
+    ap.add_argument("--parts", action="store_true",
+                    help="print per move when the data widget received its scene and painted it")
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb with sliders")
     args = ap.parse_args(argv)
     notebooks = [Path(p) for p in args.notebooks] or bs.slider_notebooks()
@@ -197,7 +214,7 @@ def main(argv=None):
             for p in notebooks:
                 name = Path(p).name
                 for variant, file in (("data", name), ("png", f"png-{name}")):
-                    s = measure_notebook(page, lab, file, args.moves)
+                    s = measure_notebook(page, lab, file, args.moves, args.parts)
                     results.setdefault(name, {})[variant] = s
                     loads.append(os.getloadavg()[0])
                     print(f"  {name} [{variant}]: median {statistics.median(s):.0f} ms over {len(s)} moves",

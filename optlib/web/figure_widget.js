@@ -16,6 +16,7 @@ function render({ model, el }) {
   root._optlib = { frame: 0, scene: null };
 
   const painter = new optlibFigure.Painter(canvas, (scene) => {
+    root._optlib.painted = performance.now();
     readout.textContent = scene.readout || "";
     root._optlib.scene = scene;
     root._optlib.frame += 1;
@@ -25,6 +26,7 @@ function render({ model, el }) {
   const layers = () => painter.setLayers(asImage(model.get("background")), asImage(model.get("overlay")));
   let pending = false;
   const schedule = () => {
+    root._optlib.received = performance.now();
     if (pending) return;
     pending = true;
     queueMicrotask(() => { pending = false; painter.show(model.get("scene")); });
