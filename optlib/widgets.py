@@ -11,15 +11,23 @@
     widgets.show_default(fig, update, lr=0.1, beta1=0.9)
 
 ``live`` draws the figure once, then on each slider move calls ``update``
-(which changes the existing artists: no new figure, no new axes) and
-re-renders the same figure into one image widget, so a move redraws in tens
-of milliseconds.
+(which changes the existing artists: no new figure, no new axes) and sends
+the browser only what moved: the lines' data in pixels and small pictures of
+the texts that changed (:mod:`optlib.figure_widget`); the browser paints them
+over the cached rest of the figure. The slider cell's output also stores the
+figure over a grid of slider values (:mod:`optlib.slider_table`), so exported
+slides and pages move their sliders without a kernel (:mod:`optlib.slider_export`).
+
+``OPTLIB_SLIDER_RENDERER=png`` in the kernel's environment selects the older
+renderer that sends the whole figure as a PNG per move (kept as the baseline
+of ``benchmarks/bench_slider_latency.py``).
 """
 from __future__ import annotations
 
 import html
 import io
 import math
+import os
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
@@ -34,7 +42,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 __all__ = ["SYMBOLS", "lr", "beta", "beta1", "beta2", "eps", "bias_correction", "toggle",
-           "slider", "live", "show_default"]
+           "slider", "live", "show_default", "renderer"]
 
 #: The label of each control: the symbol of the notes, then the argument's name.
 SYMBOLS = {
@@ -164,27 +172,92 @@ class _Renderer:
         return out.getvalue()
 
 
+def renderer() -> str:
+    """Which slider renderer ``live`` uses: "data" (default) or "png" (``OPTLIB_SLIDER_RENDERER``)."""
+    name = os.environ.get("OPTLIB_SLIDER_RENDERER", "data").strip().lower() or "data"
+    if name not in ("data", "png"):
+        raise ValueError(f"OPTLIB_SLIDER_RENDERER must be 'data' or 'png', not {name!r}")
+    return name
+
+
+class _SliderOutput:
+    """The slider box as displayed: the widget view, plus the offline table for exports."""
+
+    def __init__(self, box, table):
+        self.box, self.table = box, table
+
+    def _repr_mimebundle_(self, **kwargs):
+        from .slider_table import MIME, stored
+        bundle = dict(self.box._repr_mimebundle_(**kwargs))
+        bundle[MIME] = stored(self.table)
+        return bundle
+
+
 def live(fig, update, **controls):
     """Show ``controls`` above ``fig``; each change calls ``update(**values)`` and redraws.
 
     ``update`` must change artists of ``fig`` in place and may return a short
     text (a readout such as "loss after 100 steps: 0.012"), shown under the
-    figure. The figure goes as PNG bytes into one ``ipywidgets.Image`` (no
-    ``Output`` widget: headless runners such as nbclient can stall on those,
-    nbclient issue 312), at its natural size; only the artists ``update``
-    changed are redrawn when the axes limits stay put. Returns the container.
+    figure. The figure is laid out once; a move sends the browser only the
+    artists ``update`` changed, as data (see the module doc). The output also
+    carries the figure over the controls' offline grid for exported pages.
+    Returns the container (controls, then the figure).
     """
+    if renderer() == "png":
+        plt.close(fig)
+        if fig.get_layout_engine() is None:
+            fig.set_layout_engine("tight")
+        return _live_png(fig, update, **controls)
+    from .figure_widget import FigureWidget
+
+    def values():
+        return {name: c.value for name, c in controls.items()}
+
+    scene, table = prepare(fig, update, controls)
+    view = FigureWidget(scene, scene.frame(update, **values()))
+
+    def redraw(_change=None):
+        view.show(update, **values())
+
+    for c in controls.values():
+        c.observe(redraw, names="value")
+    box = W.VBox([W.VBox(list(controls.values())), view])
+    display(_SliderOutput(box, table))
+    return box
+
+
+def prepare(fig, update, controls):
+    """What ``live`` does before showing anything: lay ``fig`` out once, learn which artists
+    ``update`` moves (at the controls' values), and compute the offline table.
+    Returns ``(FigureScene, table)``; the browser tests call it in a separate kernel."""
+    from .figure_scene import FigureScene
+    from .slider_table import build_table, grid_of
     plt.close(fig)                      # drawn by us, not again by the inline backend
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("tight")
-    renderer = _Renderer(fig)
+    values = {name: c.value for name, c in controls.items()}
+    update(**values)                    # lay out what the sliders show (e.g. a relabelled legend)
+    scene = FigureScene(fig)
+    scene.learn(update, **values)
+    for name, c in controls.items():    # a text set to the same string is not stale: move each control once
+        grid = grid_of(c)[1]
+        other = [v for v in grid if v != values[name]]
+        if other:
+            scene.learn(update, **{**values, name: other[0]})
+    scene.learn(update, **values)
+    return scene, build_table(scene, update, controls)
+
+
+def _live_png(fig, update, **controls):
+    """The PNG renderer: the whole figure as one PNG per move into an ``ipywidgets.Image``."""
+    renderer_ = _Renderer(fig)
     image = W.Image(format="png", layout=W.Layout(align_self="flex-start"))
     text = W.HTML()
 
     def redraw(_change=None):
         msg = update(**{name: c.value for name, c in controls.items()})
         text.value = "" if msg is None else f"<code>{html.escape(str(msg))}</code>"
-        image.value = renderer.png()
+        image.value = renderer_.png()
 
     for c in controls.values():
         c.observe(redraw, names="value")

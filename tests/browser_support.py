@@ -373,17 +373,14 @@ _JS_PROMPTS = """() => {
   return [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
 }"""
 
-# The figure of a slider box: an ipywidgets.Image (optlib.widgets.live) or an
-# inline PNG inside an Output widget (the classic interact pattern).
+# The figure of a slider box: optlib's data widget (a canvas painted from the kernel's
+# scene, optlib/web/figure_core.js). Its root element keeps the last painted scene and a
+# frame counter (data-optlib-frame), which is how a test knows a move was painted.
 _JS_HELPERS = """
-const courseFig = (box) => box.querySelector('img.widget-image') || box.querySelector('.widget-output img');
+const courseFig = (box) => box && box.querySelector('.optlib-figure');
 const courseBox = (k) => document.querySelector(`[data-course-live="${k}"]`);
-const courseB64 = async (src) => {
-  const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-};
+const courseState = (k) => { const f = courseFig(courseBox(k)); return f && f._optlib; };
+const courseScene = (scene) => JSON.parse(JSON.stringify(scene, (key, v) => key.startsWith('_') ? undefined : v));
 """
 
 # Marks each slider cell's box (data-course-live=k) and the static figure after it
@@ -418,47 +415,48 @@ _JS_MARK = """() => {""" + _JS_HELPERS + """
   return boxes;
 }"""
 
-_JS_FIGURE = """async (k) => {""" + _JS_HELPERS + """
-  const box = courseBox(k);
-  const img = box && courseFig(box);
-  if (!img || !img.src) return null;
-  const html = box.querySelector('.widget-html');
-  const r = img.getBoundingClientRect();
-  const area = img.closest('.jp-OutputArea-output').getBoundingClientRect();
-  return {src: img.src, png: await courseB64(img.src), complete: img.complete,
-          nw: img.naturalWidth, nh: img.naturalHeight, w: r.width, h: r.height,
+_JS_FIGURE = """(k) => {""" + _JS_HELPERS + """
+  const root = courseFig(courseBox(k));
+  const st = root && root._optlib;
+  if (!st || !st.scene) return null;
+  const canvas = root.querySelector('canvas');
+  const r = canvas.getBoundingClientRect();
+  const area = canvas.closest('.jp-OutputArea-output').getBoundingClientRect();
+  return {png: canvas.toDataURL('image/png').split(',')[1], frame: st.frame,
+          nw: st.scene.w, nh: st.scene.h, w: r.width, h: r.height,
           inside: r.left >= area.left - 1 && r.right <= area.right + 1,
-          readout: html ? html.textContent.trim() : null};
+          readout: root.querySelector('.optlib-figure-readout').textContent.trim(),
+          scene: courseScene(st.scene)};
 }"""
 
-_JS_STATIC = """async (k) => {""" + _JS_HELPERS + """
+_JS_STATIC = """async (k) => {
   const img = document.querySelector(`[data-course-static="${k}"]`);
-  return img ? {src: img.src, png: await courseB64(img.src), nw: img.naturalWidth, nh: img.naturalHeight} : null;
+  if (!img) return null;
+  const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return {png: btoa(s), nw: img.naturalWidth, nh: img.naturalHeight};
 }"""
 
-# Remembers the figure now shown by box k and records when its figure last changed.
+# Remembers the frame box k shows now and records when a new one was last painted.
 _JS_WATCH = """(k) => {""" + _JS_HELPERS + """
-  const box = courseBox(k);
-  const img = courseFig(box);
-  if (img) img.setAttribute('data-course-old', '');
-  window.__courseOldSrc = img ? img.src : null;
+  const root = courseFig(courseBox(k));
+  window.__courseOldFrame = root && root._optlib ? root._optlib.frame : 0;
   window.__courseLastChange = performance.now();
   if (window.__courseObserver) window.__courseObserver.disconnect();
   window.__courseObserver = new MutationObserver(() => { window.__courseLastChange = performance.now(); });
-  window.__courseObserver.observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  window.__courseObserver.observe(root, {attributes: true, attributeFilter: ['data-optlib-frame']});
 }"""
 
-# A new figure (another element, or the same element with a new src) is loaded and
-# nothing has changed for `quiet` ms.
+# A new frame was painted and nothing has been painted for `quiet` ms.
 _JS_SETTLED = """([k, quiet]) => {""" + _JS_HELPERS + """
-  const img = courseFig(courseBox(k));
-  return !!img && (!img.hasAttribute('data-course-old') || img.src !== window.__courseOldSrc)
-         && img.complete && img.naturalWidth > 0 && performance.now() - window.__courseLastChange > quiet;
+  const st = courseState(k);
+  return !!st && st.frame > window.__courseOldFrame && performance.now() - window.__courseLastChange > quiet;
 }"""
 
 _JS_LOADED = """(k) => {""" + _JS_HELPERS + """
-  const b = courseBox(k); const i = b && courseFig(b);
-  return !!i && !!i.src && i.complete && i.naturalWidth > 0;
+  const st = courseState(k);
+  return !!st && st.frame > 0;
 }"""
 
 
@@ -526,12 +524,12 @@ class LabNotebook:
             self.page.wait_for_function(_JS_LOADED, arg=k, timeout=timeout)
         for k in range(n):     # and no further redraw is on its way
             self.page.evaluate(_JS_WATCH, k)
-            self.page.evaluate("() => { document.querySelectorAll('[data-course-old]')"
-                               ".forEach(e => e.removeAttribute('data-course-old')); window.__courseOldSrc = null; }")
-            self.wait_redrawn(k, quiet_ms=800, timeout=timeout)
+            self.page.evaluate("() => { window.__courseOldFrame = 0; }")
+            self.wait_redrawn(k, quiet_ms=300, timeout=timeout)
 
     def figure(self, k):
-        """Box ``k``'s figure: its PNG bytes ("png"), sizes, whether it fits, the readout text."""
+        """Box ``k``'s figure: its pixels as PNG ("png"), sizes, whether it fits, the readout
+        text, the painted scene ("scene": items, readout and the values it was drawn for)."""
         f = self.page.evaluate(_JS_FIGURE, k)
         if f is not None:
             f["png"] = base64.b64decode(f["png"])
@@ -548,11 +546,10 @@ class LabNotebook:
         return self.page.locator(f'[data-course-live="{k}"] [data-course-control="{n}"]')
 
     def image(self, k):
-        return self.page.locator(f'[data-course-live="{k}"] img.widget-image, '
-                                 f'[data-course-live="{k}"] .widget-output img').first
+        return self.page.locator(f'[data-course-live="{k}"] .optlib-figure canvas').first
 
-    def screenshot_figure(self, k, path, tries=5) -> tuple[bytes, str]:
-        """What the screen shows of box ``k``'s figure, and the src of the image it shows.
+    def screenshot_figure(self, k, path, tries=5) -> tuple[bytes, int]:
+        """What the screen shows of box ``k``'s figure, and the number of the frame it shows.
 
         Scrolls the figure into view and waits until its position is steady
         (JupyterLab's notebook lays cells out lazily while scrolling), and
@@ -569,10 +566,13 @@ class LabNotebook:
                     boxes.append(img.bounding_box())
                     if len(boxes) >= 3 and boxes[-1] == boxes[-2] == boxes[-3]:
                         break
-                src = img.get_attribute("src")
+                frame = self.page.evaluate(f"() => document.querySelector('[data-course-live=\"{k}\"] "
+                                           f".optlib-figure')._optlib.frame")
                 shot = img.screenshot(path=str(path), timeout=10_000)
-                if img.get_attribute("src") == src and img.bounding_box() == boxes[-1]:
-                    return shot, src
+                again = self.page.evaluate(f"() => document.querySelector('[data-course-live=\"{k}\"] "
+                                           f".optlib-figure')._optlib.frame")
+                if again == frame and img.bounding_box() == boxes[-1]:
+                    return shot, frame
             except Exception as e:   # replaced or detached while we looked
                 last = e
         raise RuntimeError(f"could not take a steady screenshot of figure {k}: {last}")
@@ -584,7 +584,7 @@ class LabNotebook:
         k = self.lab.api("GET", f"/api/kernels/{self.kernel_id}")
         return k.get("execution_state") == "idle"
 
-    def wait_redrawn(self, k, quiet_ms=400, timeout=60_000):
+    def wait_redrawn(self, k, quiet_ms=250, timeout=60_000):
         """Until box ``k`` shows a new figure, its kernel is idle and nothing changed for ``quiet_ms``."""
         deadline = time.monotonic() + timeout / 1000
         self.page.wait_for_function(_JS_SETTLED, arg=[k, quiet_ms], timeout=timeout, polling=50)
@@ -659,7 +659,7 @@ class LabNotebook:
 
 FIXTURE_CELLS = [
     ("markdown", "# Slider fixture\n\nAdam on a narrow quadratic; the sliders set $\\eta$, $\\beta_1$ and the bias correction."),
-    ("code", "import numpy as np\nimport matplotlib.pyplot as plt\n"
+    ("code", "%matplotlib inline\nimport numpy as np\nimport matplotlib.pyplot as plt\n"
              "from optlib import plotting, widgets\nfrom optlib.optimizers import Adam\n"
              "from optlib.testfunctions import Quadratic\nfrom optlib.trajectory import trajectory\n"
              "plotting.use_course_style()\nf = Quadratic(condition=20)"),
@@ -668,19 +668,143 @@ FIXTURE_CELLS = [
              "def update(lr, beta1, bias_correction):\n"
              "    t = trajectory(f, Adam, steps=60, lr=lr, betas=(beta1, 0.999), bias_correction=bias_correction)\n"
              "    plotting.set_path(line, t)\n"
+             "    ax.set_title(f'Adam: $\\\\eta$ = {lr:.3g}, $\\\\beta_1$ = {beta1:.3f}')\n"
              "    return f'loss after 60 steps: {t.loss[-1]:.4g}'\n\n"
              "widgets.live(fig, update, lr=widgets.lr(0.1), beta1=widgets.beta1(0.9),\n"
              "             bias_correction=widgets.bias_correction(True))"),
     ("code", "widgets.show_default(fig, update, lr=0.1, beta1=0.9, bias_correction=True)"),
 ]
 
+# Issue 10's trap: update() reads a global (`steps`) that a LATER cell rebinds, so after
+# Run All the slider draws 5 steps while its cell (and its title before the move) says 60.
+STALE_FIXTURE_CELLS = FIXTURE_CELLS[:2] + [
+    ("code", "steps = 60"),
+    ("code", "fig, ax = plt.subplots()\nplotting.contour(f, ax)\n"
+             "line = plotting.path(ax, trajectory(f, Adam, steps=steps, lr=0.1), 'Adam')\n\n"
+             "def update(lr):\n"
+             "    t = trajectory(f, Adam, steps=steps, lr=lr)\n"
+             "    plotting.set_path(line, t)\n"
+             "    ax.set_title(f'Adam, {steps} steps: $\\\\eta$ = {lr:.3g}')\n"
+             "    return f'loss after {steps} steps: {t.loss[-1]:.4g}'\n\n"
+             "widgets.live(fig, update, lr=widgets.lr(0.1))"),
+    ("code", "widgets.show_default(fig, update, lr=0.1)"),
+    ("code", "steps = 5       # a later cell rebinds the global that update() reads"),
+]
 
-def write_fixture_notebook(path: Path) -> Path:
+
+def write_fixture_notebook(path: Path, cells=None) -> Path:
     import nbformat
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for kind, src in FIXTURE_CELLS:
+    for kind, src in (cells or FIXTURE_CELLS):
         nb.cells.append(nbformat.v4.new_code_cell(src) if kind == "code" else nbformat.v4.new_markdown_cell(src))
+    for c in nb.cells:
+        if c.cell_type == "code" and "widgets.live(" in c.source:
+            c.metadata["tags"] = ["nbval-ignore-output"]
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def execute_notebook(path: Path, timeout=180) -> Path:
+    """Run ``path`` top to bottom in a fresh headless kernel and store its outputs (as tools/execute_notebooks.py)."""
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# What the kernel would draw: each slider cell's update() in a separate headless
+# kernel, called right after its own cell ran (before any later cell rebinds a global)
+# ---------------------------------------------------------------------------
+
+_REF_RECORD = """import optlib.widgets as _course_w
+_COURSE_LIVE = []
+def _course_live(fig, update, **controls):
+    _COURSE_LIVE.append((fig, update, controls))
+_course_w.live = _course_live
+"""
+
+_REF_FRAMES = """import json as _course_json
+from optlib.figure_scene import scene_data as _course_data
+_course_fig, _course_update, _course_controls = _COURSE_LIVE[-1]
+_course_scene, _ = _course_w.prepare(_course_fig, _course_update, _course_controls)
+print("COURSE_REF", _course_json.dumps([_course_data(_course_scene.frame(_course_update, **v))
+                                        for v in _course_json.loads(REQUESTS)]))
+"""
+
+
+def reference_frames(nb_path: Path, requests: dict, timeout=300) -> dict:
+    """``{k: [scene data, ...]}``: slider cell ``k``'s ``update(**values)`` for each ``values`` in
+    ``requests[k]``, computed in a fresh headless kernel right after that cell ran.
+
+    The notebook runs top to bottom with ``widgets.live`` recording instead of showing;
+    after the k-th slider cell, the figure is prepared exactly as ``live`` does
+    (:func:`optlib.widgets.prepare`) and each requested frame serialized
+    (:func:`optlib.figure_scene.scene_data`). Cells after the last requested slider cell are skipped.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(nb_path, as_version=4)
+    cells, k, last = [], 0, max(requests) if requests else -1
+    first = True
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        cells.append(nbformat.v4.new_code_cell(c.source))
+        if first:
+            cells.append(nbformat.v4.new_code_cell(_REF_RECORD))
+            first = False
+        if re.search(r"\blive\(", c.source):
+            if k in requests:
+                cells.append(nbformat.v4.new_code_cell(
+                    _REF_FRAMES.replace("REQUESTS", repr(json.dumps(requests[k])))))
+            if k >= last:
+                break
+            k += 1
+    run = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
+    NotebookClient(run, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(nb_path).parent)}}).execute()
+    out, k = {}, 0
+    for c in run.cells:
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "stream" and "COURSE_REF" in o.get("text", ""):
+                while k not in requests:
+                    k += 1
+                out[k] = json.loads(o["text"].split("COURSE_REF", 1)[1].strip())
+                k += 1
+    return out
+
+
+def same_frame(got: dict, want: dict, tol=0.11) -> list[str]:
+    """Differences between two scene datas (items, texts, readout); empty when they show the same."""
+    problems = []
+    if got["readout"] != want["readout"]:
+        problems.append(f"readout {got['readout']!r} != {want['readout']!r}")
+    gi, wi = got["items"], want["items"]
+    if [i["t"] for i in gi] != [i["t"] for i in wi]:
+        return problems + [f"items {[i['t'] for i in gi]} != {[i['t'] for i in wi]}"]
+    for n, (a, b) in enumerate(zip(gi, wi)):
+        if a["t"] == "img":
+            if a["text"] != b["text"]:
+                problems.append(f"text {n}: {a['text']!r} != {b['text']!r}")
+            continue
+        if a["c"] != b["c"]:
+            problems.append(f"line {n}: colour {a['c']} != {b['c']}")
+        for what, pa, pb in [("path", a["xy"], b["xy"]), ("markers", [a["m"] or []], [b["m"] or []])]:
+            if [len(x) for x in pa] != [len(x) for x in pb]:
+                problems.append(f"line {n}: {what} has {[len(x) // 2 for x in pa]} points, "
+                                f"expected {[len(x) // 2 for x in pb]}")
+            elif any(abs(u - v) > tol for x, y in zip(pa, pb) for u, v in zip(x, y)):
+                problems.append(f"line {n}: {what} differs by more than {tol} px")
+    return problems
+
+
+def scene_data(scene: dict) -> dict:
+    from optlib.figure_scene import scene_data as data
+    return data(scene)

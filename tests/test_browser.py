@@ -22,9 +22,12 @@ driver) is stopped in fixture teardown, also when a test fails.
 """
 from __future__ import annotations
 
+import base64
 import json
+import math
 import re
 import shutil
+import time
 
 import pytest
 
@@ -33,6 +36,7 @@ import browser_support as bs
 browser = pytest.mark.browser
 
 FIXTURE = "_course_fixture/slider_fixture.ipynb"
+STALE = "_course_fixture/stale_slider_fixture.ipynb"
 REAL = [p.name for p in bs.slider_notebooks()]
 
 
@@ -48,6 +52,7 @@ def lab_root(tmp_path_factory):
         shutil.copytree(bs.NOTEBOOKS, root, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     bs.write_fixture_notebook(root / FIXTURE)
+    bs.write_fixture_notebook(root / STALE, bs.STALE_FIXTURE_CELLS)
     return root
 
 
@@ -90,12 +95,9 @@ def _slug(text):
 def check_shown(nb, k, fig, shot_path, reference=None):
     """Problems with the figure now shown by slider box ``k`` (empty list: fully drawn)."""
     problems = []
-    png = fig["png"]
-    d = bs.drawn(png)
+    d = bs.drawn(fig["png"])
     if not d.ok:
         problems.append(f"figure not fully drawn: {d}")
-    if (fig["nw"], fig["nh"]) != (d.width, d.height):
-        problems.append(f"natural size {fig['nw']}x{fig['nh']} != PNG size {d.width}x{d.height}")
     if (round(fig["w"]), round(fig["h"])) != (fig["nw"], fig["nh"]):
         problems.append(f"shown at {fig['w']}x{fig['h']}, not its natural size {fig['nw']}x{fig['nh']}")
     if not fig["inside"]:
@@ -105,8 +107,8 @@ def check_shown(nb, k, fig, shot_path, reference=None):
         if abs(d.width - w) > 0.1 * w or abs(d.height - h) > 0.1 * h:
             problems.append(f"size {d.width}x{d.height} far from the default figure's {w}x{h}")
     # What is on screen: the element's own screenshot (+-1 px: subpixel layout).
-    shot, src = nb.screenshot_figure(k, shot_path)
-    if src != fig["src"]:
+    shot, frame = nb.screenshot_figure(k, shot_path)
+    if frame != fig["frame"]:
         problems.append("the figure changed again while nothing moved")
     s = bs.drawn(shot)
     if abs(s.width - fig["nw"]) > 1 or abs(s.height - fig["nh"]) > 1:
@@ -116,8 +118,37 @@ def check_shown(nb, k, fig, shot_path, reference=None):
     return problems
 
 
-def move_and_check(nb, k, control, how, shots, reference):
-    """Move one control (``how``: "key" or "mouse"); return (problems, readout before, readout after)."""
+def readout_matches(text, value):
+    """Whether a slider's readout text shows ``value`` (to the digits it prints)."""
+    try:
+        return math.isclose(float(text), value, rel_tol=0.006, abs_tol=0.0006)
+    except ValueError:
+        return False
+
+
+def settled(nb, k, n, kind, timeout=20):
+    """Box ``k``'s figure once it shows the value control ``n`` reads (a drag sends several
+    values; under load their frames arrive after the first quiet spell)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fig = nb.figure(k)
+        value = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
+        drawn_for = list(fig["scene"]["values"].values())[n]
+        ok = drawn_for == value if kind == "checkbox" else readout_matches(value, drawn_for)
+        if ok or time.monotonic() > deadline:
+            return fig
+        nb.watch(k)
+        try:
+            nb.wait_redrawn(k, timeout=max(1_000, int(1000 * (deadline - time.monotonic()))))
+        except Exception:
+            return nb.figure(k)
+
+
+def move_and_check(nb, k, control, how, shots, reference, moved):
+    """Move one control (``how``: "key" or "mouse"); problems, readouts before and after.
+
+    Each painted frame goes into ``moved`` (box, values, scene data) to be compared with
+    a fresh kernel's update() later."""
     n, kind = control["index"], control["kind"]
     value0 = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
     fig0 = nb.figure(k)
@@ -131,15 +162,24 @@ def move_and_check(nb, k, control, how, shots, reference):
             nb.mouse_move(k, n, kind, fraction=None if attempt == 0 else (0.95 if attempt % 2 else 0.05))
         moves += 1
         nb.wait_redrawn(k)
-        fig1 = nb.figure(k)
-        if fig1["png"] != fig0["png"]:
+        fig1 = settled(nb, k, n, kind)
+        if fig1["scene"]["values"] != fig0["scene"]["values"]:
             break
     value1 = nb.checked(k, n) if kind == "checkbox" else nb.slider_value(k, n)
     problems = []
+    data0, data1 = bs.scene_data(fig0["scene"]), bs.scene_data(fig1["scene"])
     if value1 == value0:
         problems.append(f"{how}: the control's value did not change ({value0!r})")
-    if fig1["png"] == fig0["png"]:
-        problems.append(f"{how}: figure redrawn identically after {moves} move(s) ({value0!r} -> {value1!r})")
+    if data1 == data0:
+        problems.append(f"{how}: the figure's data did not change after {moves} move(s) ({value0!r} -> {value1!r})")
+    name = list(fig1["scene"]["values"])[n]
+    drawn_for = fig1["scene"]["values"][name]
+    if kind == "checkbox":
+        if drawn_for != value1:
+            problems.append(f"{how}: figure drawn for {name} = {drawn_for}, the checkbox says {value1}")
+    elif not readout_matches(value1, drawn_for):
+        problems.append(f"{how}: figure drawn for {name} = {drawn_for!r}, the slider reads {value1!r}")
+    moved.append((k, fig1["scene"]["values"], data1, f"{control['label']!r} by {how}"))
     problems += [f"{how}: {p}" for p in check_shown(nb, k, fig1, shots / f"box{k}-{n}-{_slug(control['label'])}-{how}.png",
                                                     reference)]
     # Put the control back, so the next control starts from the defaults.
@@ -158,8 +198,35 @@ def move_and_check(nb, k, control, how, shots, reference):
     return problems, fig0["readout"], fig1["readout"]
 
 
-def exercise_notebook(page, lab, path, shots):
+_REFERENCES = {}
+
+
+def compare_with_fresh_kernel(nb_file, moved):
+    """Every painted frame against update() for the same values in a separate headless kernel."""
+    requests = {}
+    for k, values, _, _ in moved:
+        requests.setdefault(k, []).append(values)
+    key = (str(nb_file), json.dumps(requests, sort_keys=True))
+    if key not in _REFERENCES:             # the deck and the site page make the same moves
+        _REFERENCES[key] = bs.reference_frames(nb_file, requests)
+    want = _REFERENCES[key]
+    problems, seen = [], {}
+    for k, values, data, what in moved:
+        i = seen.get(k, 0)
+        seen[k] = i + 1
+        if k not in want:
+            problems.append(f"box {k}: no reference frames (the slider cell failed in a fresh kernel?)")
+            continue
+        diff = bs.same_frame(data, want[k][i])
+        if diff:
+            problems.append(f"box {k}, {what}, values {values}: the figure differs from update() in a fresh "
+                            f"kernel for these values: " + "; ".join(diff[:4]))
+    return problems
+
+
+def exercise_notebook(page, lab, path, shots, hows=("key", "mouse"), max_controls=None):
     shots.mkdir(parents=True, exist_ok=True)
+    seen = watch_requests(page)
     nb = bs.LabNotebook(page, lab, path)
     nb.open()
     nb.run_all()
@@ -185,13 +252,14 @@ def exercise_notebook(page, lab, path, shots):
                          for p in bs.compare_to_reference(first, ref)]
         references[k] = ref or first
 
-    # Every control, keyboard and mouse.
+    # Every control, keyboard and mouse; then every painted frame against a fresh kernel.
+    moved = []
     for k, box in enumerate(boxes):
         assert box["controls"], f"{path}: slider cell {k} has no slider or checkbox"
         readouts = set()
-        for control in box["controls"]:
-            for how in ("key", "mouse"):
-                found, before, after = move_and_check(nb, k, control, how, shots, references[k])
+        for control in box["controls"][:max_controls]:
+            for how in hows:
+                found, before, after = move_and_check(nb, k, control, how, shots, references[k], moved)
                 problems += [f"box {k}, control {control['label']!r}: {p}" for p in found]
                 readouts |= {before, after}
         readouts.discard(None)
@@ -199,7 +267,20 @@ def exercise_notebook(page, lab, path, shots):
             problems.append(f"box {k}: the readout never changed ({readouts})")
     problems += [f"traceback after moving the sliders: {e}" for e in nb.errors()]
     page.screenshot(path=str(shots / "after-moves.png"), full_page=True)
+    problems += compare_with_fresh_kernel(lab.root_dir / path, moved)
+    problems += [f"request leaving 127.0.0.1: {u}" for u in outside(seen, lab.base)]
     return boxes, problems
+
+
+def watch_requests(page):
+    seen = []
+    page.on("request", lambda r: seen.append(r.url))
+    return seen
+
+
+def outside(seen, base=None):
+    ok = ("data:", "blob:", "about:", "file:") + ((base,) if base else ())
+    return [u for u in seen if not u.startswith(ok)]
 
 
 # ---------------------------------------------------------------------------
@@ -228,6 +309,16 @@ def test_fixture_sliders(page, lab, artifacts):
 
 
 @browser
+def test_a_stale_slider_after_run_all_is_caught(page, lab, artifacts):
+    """Issue 10: update() reads a global that a later cell rebinds. After Run All the figure,
+    its title and its readout show 5 steps while the slider cell means 60: the check must fail."""
+    boxes, problems = exercise_notebook(page, lab, STALE, artifacts / "stale", hows=("key",))
+    stale = [p for p in problems if "differs from update() in a fresh kernel" in p]
+    assert stale, "the stale slider went unnoticed:\n" + "\n".join(problems)
+    assert any("readout 'loss after 5 steps" in p for p in stale) and any("text" in p for p in stale), stale
+
+
+@browser
 @pytest.mark.skipif(not REAL, reason="no notebook in notebooks/ has a slider cell yet")
 @pytest.mark.parametrize("name", REAL)
 def test_notebook_sliders(page, lab, artifacts, name):
@@ -235,6 +326,120 @@ def test_notebook_sliders(page, lab, artifacts, name):
     missing = [k for k, b in enumerate(boxes) if not b["has_static"]]
     assert not missing, f"slider cells {missing} have no static default figure in the next cell"
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------
+# Sliders without a kernel: a slide deck and a site page built from the fixture
+# notebook's stored outputs, opened from plain files
+# ---------------------------------------------------------------------------
+
+_JS_PLAYER = """(k) => {
+  const root = document.querySelectorAll('.optlib-slider')[k];
+  const st = root && root._optlib;
+  if (!st || !st.scene) return null;
+  const canvas = root.querySelector('canvas');
+  return {frame: st.frame, png: canvas.toDataURL('image/png').split(',')[1], values: st.values,
+          scene: JSON.parse(JSON.stringify(st.scene, (key, v) => key.startsWith('_') ? undefined : v)),
+          inputs: [...root.querySelectorAll('input')].map(i => i.type === 'checkbox' ? i.checked : i.value)};
+}"""
+
+# Bring the slide that holds player k into view (reveal.js keeps its position in the URL hash).
+_JS_GOTO = """(k) => {
+  const el = document.querySelectorAll('.optlib-slider')[k];
+  const s = el.closest('section');
+  if (!s) return null;
+  const parent = s.parentElement.closest('section');
+  const top = parent || s;
+  const h = [...top.parentElement.children].filter(e => e.tagName === 'SECTION').indexOf(top);
+  const v = parent ? [...parent.children].filter(e => e.tagName === 'SECTION').indexOf(s) : 0;
+  location.hash = `#/${h}/${v}`;
+  return [h, v];
+}"""
+
+
+@pytest.fixture(scope="session")
+def offline_pages(tmp_path_factory):
+    """The fixture notebook executed headless, then built into a deck and a site page by the builders."""
+    import importlib
+    import sys as _sys
+    root = tmp_path_factory.mktemp("offline")
+    nb = bs.execute_notebook(bs.write_fixture_notebook(root / "notebooks" / "01_slider_fixture.ipynb"))
+    _sys.path.insert(0, str(bs.ROOT / "tools"))
+    build_slides = importlib.import_module("build_slides")
+    build_site = importlib.import_module("build_site")
+    (deck,) = build_slides.build([nb], root / "slides")
+    old = build_site.ROOT
+    build_site.ROOT = root                        # build from this folder's notebooks/ only
+    try:
+        pages = build_site.build(root / "site", sections=[("notebooks", "Lectures")])
+    finally:
+        build_site.ROOT = old
+    (page,) = [p for p in pages if p.name == "01_slider_fixture.html"]
+    return nb, {"deck": deck, "site": page}
+
+
+def _move_offline(page, k, n, kind, how):
+    control = page.locator(".optlib-slider").nth(k).locator(".optlib-control").nth(n).locator("input")
+    if how == "key":
+        control.focus()
+        page.keyboard.press("Space" if kind == "checkbox" else "ArrowRight")
+    elif kind == "checkbox":
+        control.scroll_into_view_if_needed()
+        control.click()
+    else:
+        control.scroll_into_view_if_needed()
+        box = control.bounding_box()
+        page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + box["height"] / 2)
+
+
+@browser
+@pytest.mark.parametrize("kind", ["deck", "site"])
+def test_sliders_move_without_a_kernel(chromium, offline_pages, artifacts, kind):
+    nb_file, built = offline_pages
+    page = chromium.new_page()
+    seen = watch_requests(page)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(built[kind].as_uri())
+        page.wait_for_function("() => { const r = document.querySelector('.optlib-slider');"
+                               " return r && r._optlib && r._optlib.frame > 0; }", timeout=60_000)
+        if kind == "deck":
+            page.wait_for_selector(".reveal.ready", timeout=60_000)
+            assert page.evaluate(_JS_GOTO, 0) is not None
+            page.wait_for_function("() => document.querySelector('.optlib-slider').closest('section')"
+                                   ".classList.contains('present')", timeout=10_000)
+        first = page.evaluate(_JS_PLAYER, 0)
+        assert bs.drawn(base64.b64decode(first["png"])).ok, "offline figure not fully drawn"
+        kinds = page.evaluate("() => [...document.querySelectorAll('.optlib-slider')[0]"
+                              ".querySelectorAll('.optlib-control input')].map(i => i.type)")
+        assert kinds == ["range", "range", "checkbox"], kinds
+        moved, problems = [], []
+        for n, t in enumerate(kinds):
+            for how in ("key", "mouse"):
+                before = page.evaluate(_JS_PLAYER, 0)
+                _move_offline(page, 0, n, "checkbox" if t == "checkbox" else "slider", how)
+                try:
+                    page.wait_for_function("(f) => document.querySelector('.optlib-slider')._optlib.frame > f",
+                                           arg=before["frame"], timeout=10_000)
+                except Exception:
+                    problems.append(f"control {n} by {how}: no new frame painted")
+                    continue
+                after = page.evaluate(_JS_PLAYER, 0)
+                if after["values"] == before["values"]:
+                    problems.append(f"control {n} by {how}: the values did not change")
+                if bs.scene_data(after["scene"]) == bs.scene_data(before["scene"]):
+                    problems.append(f"control {n} by {how}: the figure's data did not change")
+                if not bs.drawn(base64.b64decode(after["png"])).ok:
+                    problems.append(f"control {n} by {how}: figure not fully drawn")
+                moved.append((0, after["values"], bs.scene_data(after["scene"]), f"control {n} by {how}"))
+        page.screenshot(path=str(artifacts / f"offline-{kind}.png"))
+        problems += compare_with_fresh_kernel(nb_file, moved)
+        problems += [f"request outside the page's files: {u}" for u in outside(seen)]
+        problems += [f"script error: {e}" for e in errors]
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
 
 
 # ---------------------------------------------------------------------------

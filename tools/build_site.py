@@ -15,7 +15,8 @@ Pages are nbconvert's lab template made from the STORED outputs (nothing is
 executed), figures embedded. Every page has a bar with the course map, the
 previous and next page, the lecture's deck and exercise, and a download of its
 notebook; links between notebooks and docs lead to these pages; hints and answers
-(``<details>``) stay closed until clicked. The build stops if an exercise
+(``<details>``) stay closed until clicked; slider cells move offline from their
+stored tables (``optlib.slider_export.for_page``). The build stops if an exercise
 notebook still holds solution or hidden-test text.
 """
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_slides  # noqa: E402  (assets, widget notes and the no-CDN template are shared)
 import web_prep  # noqa: E402
+
+from optlib import slider_export  # noqa: E402  (the offline slider player)
 
 ROOT = build_slides.ROOT
 
@@ -228,7 +231,9 @@ def build(out: Path, sections=SECTIONS, pdf=False, slides=True) -> list[Path]:
             rows = []
             for i, (path, raw, nb, title, summary) in enumerate(notebooks):
                 exercise = exercise_of(nb) if folder == "notebooks" else None
-                page_nb = web_prep.render_details(web_prep.rewrite_links(build_slides.without_widgets(nb), page_link))
+                page_nb = slider_export.for_page(nb, out / build_slides.ASSETS, f"../{build_slides.ASSETS}")
+                page_nb = web_prep.render_details(web_prep.rewrite_links(build_slides.without_widgets(page_nb),
+                                                                         page_link))
                 body, _ = exporter.from_notebook_node(page_nb, resources={"metadata": {"name": title}})
                 body = insert_nav(body, nav_bar("../", entries, i, folder, exercise, decks))
                 dst = out / folder / f"{path.stem}.html"

@@ -14,6 +14,8 @@ notebook's STORED outputs (nothing is executed), laid out for a lecturer:
 * a slide that would grow past 1280x720 continues on a new (vertical) slide, and
   figures are scaled to fit; ``tests/test_slides_site.py`` checks every slide in
   Chromium;
+* slider cells move without a kernel: ``optlib.slider_export.for_page`` turns each
+  stored table of figures into the offline player;
 * ``--pdf`` prints every deck to ``DIR/handouts/NN_name.pdf`` with reveal.js's
   print layout in the headless Chromium the tests use (offline).
 
@@ -35,6 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import web_prep  # noqa: E402
+
+from optlib import slider_export  # noqa: E402  (the offline slider player)
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "tools" / "web" / "node_modules"
@@ -342,7 +346,8 @@ def build(notebooks, out: Path, pdf=False) -> list[Path]:
         written = []
         for path in notebooks:
             path = Path(path)
-            nb = prepare(nbformat.read(path, as_version=4))
+            nb = nbformat.read(path, as_version=4)
+            nb = prepare(slider_export.for_page(nb, out.parent / ASSETS, prefix))   # sliders move offline
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
             dst = out / f"{path.stem}.slides.html"
             dst.write_text(body, encoding="utf-8")
