@@ -2,7 +2,7 @@
 
 For every control an offline grid of round values (a log slider: 1, 2, 5 per
 decade or so; a decay rate: 0, 0.05, ..., 0.95 plus 0.99, 0.999; a checkbox:
-off, on), always with the default, the ends and at most about 20 points.
+off, on), always with the default, the ends and at most about 12 points (a stored notebook stays under 1 MB).
 The table holds the figure for every combination when there are at most
 :data:`FULL_GRID_MAX` of them, otherwise for every control moved one at a
 time from the defaults. Each frame is what :class:`~optlib.figure_scene.FigureScene`
@@ -26,8 +26,10 @@ __all__ = ["MIME", "FULL_GRID_MAX", "grid_of", "build_table", "frame_key", "stor
 MIME = "application/vnd.optlib.slider+json"
 FORMAT = "optlib-slider/1"
 #: Store every combination of the controls' offline grids up to this many frames.
-FULL_GRID_MAX = 64
-MAX_POINTS = 21
+FULL_GRID_MAX = 40
+MAX_POINTS = 13
+#: A stored table larger than this keeps every other grid value (default and ends kept) until it fits.
+MAX_TABLE_BYTES = 90_000
 
 
 def _clean(v):
@@ -150,12 +152,49 @@ def build_table(scene, update, controls: dict) -> dict:
                 items.append(it)
             ids.append(item_index[key])
         frames[frame_key(combo)] = {"items": ids, "readout": frame["readout"], "layers": current}
-    return {
+    return thinned({
         "format": FORMAT, "w": scene.width, "h": scene.height, "full": full,
         "controls": [{"name": n, "label": getattr(controls[n], "description", n), "kind": grids[n][0],
                       "values": grids[n][1], "labels": grids[n][2], "default": grids[n][3]} for n in names],
         "layers": layers, "items": items, "frames": frames,
-    }
+    })
+
+
+def _size(table: dict) -> int:
+    return len(json.dumps(table, separators=(",", ":"), ensure_ascii=False))
+
+
+def thinned(table: dict, max_bytes: int = MAX_TABLE_BYTES) -> dict:
+    """``table`` with every other grid value dropped (the default and the ends kept) until it
+    stores in ``max_bytes``: a notebook stays small; frames are only dropped, never recomputed."""
+    while _size(table) > max_bytes:
+        keeps = []
+        for c in table["controls"]:
+            n, d = len(c["values"]), c["default"]
+            keep = [i for i in range(n) if i in (0, n - 1, d) or (i - d) % 2 == 0]
+            keeps.append(keep)
+        if all(len(k) == len(c["values"]) for k, c in zip(keeps, table["controls"])):
+            break                                            # nothing left to drop
+        new_index = [{old: new for new, old in enumerate(k)} for k in keeps]
+        frames = {}
+        for key, frame in table["frames"].items():
+            idx = [int(i) for i in key.split(",")]
+            if all(i in m for i, m in zip(idx, new_index)):
+                frames[frame_key([m[i] for i, m in zip(idx, new_index)])] = frame
+        controls = []
+        for c, k in zip(table["controls"], keeps):
+            controls.append(dict(c, values=[c["values"][i] for i in k], labels=[c["labels"][i] for i in k],
+                                 default=k.index(c["default"])))
+        used_items = sorted({i for f in frames.values() for i in f["items"]})
+        used_layers = sorted({f["layers"] for f in frames.values()})
+        item_map = {old: new for new, old in enumerate(used_items)}
+        layer_map = {old: new for new, old in enumerate(used_layers)}
+        for f in frames.values():
+            f["items"] = [item_map[i] for i in f["items"]]
+            f["layers"] = layer_map[f["layers"]]
+        table = dict(table, controls=controls, frames=frames, items=[table["items"][i] for i in used_items],
+                     layers=[table["layers"][i] for i in used_layers])
+    return table
 
 
 def stored(table: dict) -> dict:
