@@ -224,7 +224,9 @@ def compare_with_fresh_kernel(nb_file, moved):
     return problems
 
 
-def exercise_notebook(page, lab, path, shots, hows=("key", "mouse"), max_controls=None):
+def exercise_notebook(page, lab, path, shots, hows=("key", "mouse"), max_controls=None, mouse_controls=None):
+    """Run All, then move the controls (every one by keyboard; by mouse too, or only the first
+    ``mouse_controls`` of each slider cell: a drag works the same way on every slider)."""
     shots.mkdir(parents=True, exist_ok=True)
     seen = watch_requests(page)
     nb = bs.LabNotebook(page, lab, path)
@@ -257,8 +259,8 @@ def exercise_notebook(page, lab, path, shots, hows=("key", "mouse"), max_control
     for k, box in enumerate(boxes):
         assert box["controls"], f"{path}: slider cell {k} has no slider or checkbox"
         readouts = set()
-        for control in box["controls"][:max_controls]:
-            for how in hows:
+        for ci, control in enumerate(box["controls"][:max_controls]):
+            for how in (hows if mouse_controls is None or ci < mouse_controls else ("key",)):
                 found, before, after = move_and_check(nb, k, control, how, shots, references[k], moved)
                 problems += [f"box {k}, control {control['label']!r}: {p}" for p in found]
                 readouts |= {before, after}
@@ -322,7 +324,8 @@ def test_a_stale_slider_after_run_all_is_caught(page, lab, artifacts):
 @pytest.mark.skipif(not REAL, reason="no notebook in notebooks/ has a slider cell yet")
 @pytest.mark.parametrize("name", REAL)
 def test_notebook_sliders(page, lab, artifacts, name):
-    boxes, problems = exercise_notebook(page, lab, name, artifacts / _slug(name.removesuffix(".ipynb")))
+    boxes, problems = exercise_notebook(page, lab, name, artifacts / _slug(name.removesuffix(".ipynb")),
+                                        mouse_controls=1)
     missing = [k for k, b in enumerate(boxes) if not b["has_static"]]
     assert not missing, f"slider cells {missing} have no static default figure in the next cell"
     assert not problems, "\n".join(problems)

@@ -239,11 +239,21 @@ def _png_height(b64: str) -> int:
     return min(540, int(h * min(1.0, 1180 / max(w, 1))))
 
 
+def _player_height(page_html: str) -> int:
+    """Height of an offline slider player (slider_export.embed_html): its figure, one row per control."""
+    import json
+    m = re.search(r'<script type="application/json">(.*?)</script>', page_html, re.S)
+    table = json.loads(m.group(1).replace("<\\!--", "<!--"))
+    return int(table["h"]) + 44 * len(table["controls"]) + 40
+
+
 def _output_height(cell) -> int:
     h = 0
     for out in cell.get("outputs", []):
         data = out.get("data", {})
-        if "image/png" in data:
+        if "optlib-slider" in str(data.get("text/html", "")):
+            h += _player_height(str(data["text/html"]))
+        elif "image/png" in data:
             h += _png_height(data["image/png"]) + 10
         elif "text/html" in data:
             h += LINE_PX["output"] * (str(data["text/html"]).count("<tr") + 2)
