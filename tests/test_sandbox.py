@@ -192,12 +192,13 @@ def hostile_class(tmp_path_factory):
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
     before = hashlib.sha256(classmate.read_bytes()).hexdigest()
+    spools = tmp_path_factory.mktemp("hostile-spools")      # this run's temporary folders, and no other run's
     t0 = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "grader", str(root), "-o", str(out), "--jobs", "2", "--cell-timeout", "10",
          "--timeout", "30", "--memory", MEMORY, "--max-processes", str(PROCESSES), "--disk", DISK, "-q"],
         capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, PYTHONPATH=str(TOOLS), PYTHONHASHSEED="0"))
+        env=dict(os.environ, PYTHONPATH=str(TOOLS), PYTHONHASHSEED="0", TMPDIR=str(spools)))
     seconds = time.monotonic() - t0
     time.sleep(1.5)                          # the detached process would have written by now
     accepted = []
@@ -211,7 +212,7 @@ def hostile_class(tmp_path_factory):
         rows = {r["student"]: r for r in csv.DictReader(f)}
     del rows["(points possible)"]
     yield {"proc": proc, "rows": rows, "out": out, "root": root, "classmate": classmate, "before": before,
-           "accepted": accepted, "seconds": seconds}
+           "accepted": accepted, "seconds": seconds, "spools": spools}
     for leftover in (Path.home() / f"{TOKEN}-home",):
         leftover.unlink(missing_ok=True)
 
@@ -304,8 +305,8 @@ def test_files_written_in_the_kernels_folder_vanish(hostile_class):
     root = hostile_class["root"]
     assert not list(root.rglob(f"{TOKEN}-cwd"))
     assert not (Path(tempfile.gettempdir()) / f"{TOKEN}-cwd").exists()
-    assert not [p for p in Path(tempfile.gettempdir()).glob("course-grade-*")
-                if p.stat().st_mtime > time.time() - hostile_class["seconds"] - 60]   # this run's spool is gone
+    assert not list(hostile_class["spools"].rglob(f"{TOKEN}-cwd"))
+    assert not list(hostile_class["spools"].glob("course-grade-*"))          # this run's spool is gone
     assert float(hostile_class["rows"]["cwd"]["adam_step"]) == RELEASES[ADAM].points["adam_step"]
 
 

@@ -13,6 +13,8 @@ import resource
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+MNT_DETACH = 2
 
 # <sched.h>
 CLONE_NEWNS = 0x00020000
@@ -61,6 +63,10 @@ def tmpfs(target: str, size: int, mode: str = "0755", owner: tuple[int, int] | N
 
 def bind(source: str, target: str) -> None:
     mount(source, target, None, MS_BIND | MS_REC)
+
+
+def unmount(target: str) -> None:
+    _check(_libc.umount2(target.encode(), MNT_DETACH), f"umount {target}")
 
 
 # statvfs's ST_* flags -> mount's MS_* flags: a remount must repeat the flags a

@@ -137,7 +137,7 @@ class Zygote:
     def __init__(self, spool: Path, sandbox: bool = True, warm: bool = True):
         self.spool, self.sandbox = Path(spool), sandbox
         cfg = {"sandbox": sandbox, "warm": warm, "spool": SPOOL if sandbox else str(spool),
-               "work": WORK, "ipc": IPC,
+               "work": WORK, "ipc": IPC, "readonly": readonly_paths() if sandbox else [],
                "kernel_uid": KERNEL_UID, "kernel_gid": KERNEL_GID}
         cmd = [sys.executable, "-s", str(ZYGOTE_FILE)]
         if sandbox:

@@ -192,7 +192,25 @@ def _namespaces(cfg: dict, req: dict, kdir: str) -> None:
     jail.remount_readonly("/")
     jail.remount_readonly("/dev")
     jail.tmpfs("/dev/shm", SHM_BYTES, "1777")
+    # The course's files may live under /tmp (a checkout there): keep them, read-only, under
+    # the notebook's fresh /tmp. The old /tmp is held in a private staging mount meanwhile.
+    under_tmp = [p for p in cfg.get("readonly", []) if p.startswith("/tmp/")]
+    stage = "/dev/shm/.course-tmp"
+    if under_tmp:
+        os.mkdir(stage)
+        jail.bind("/tmp", stage)
     jail.tmpfs("/tmp", lim["disk"], "1777")
+    for p in under_tmp:
+        old = os.umask(0o022)              # the kernel's user must pass through (the grader's umask may be 027)
+        try:
+            os.makedirs(p, exist_ok=True)
+        finally:
+            os.umask(old)
+        jail.bind(stage + p[len("/tmp"):], p)
+        jail.remount_readonly(p)
+    if under_tmp:
+        jail.unmount(stage)
+        os.rmdir(stage)
     jail.tmpfs(cfg["work"], lim["disk"], "0700", owner)
     jail.bind(os.path.join(kdir, "ipc"), cfg["ipc"])
     jail.tmpfs(cfg["spool"], 4096, "0000", readonly=True)     # every notebook's folder, hidden
