@@ -26,9 +26,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 import cpu_levels  # noqa: E402
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def clean(nb):
     """No widget state, no timestamps, and a cell's stdout/stderr as one output each: how a
-    kernel chunks a stream depends on timing, so unmerged chunks differ from run to run."""
+    kernel chunks a stream depends on timing, so unmerged chunks differ from run to run.
+    A widget view's model id (random every run; without stored state no view can show it)
+    becomes a fixed name, so that two executions store the same notebook."""
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb.metadata.pop("widgets", None)
@@ -38,6 +43,8 @@ def clean(nb):
         cell.metadata.pop("collapsed", None)
         if cell.cell_type == "code":
             merge.preprocess_cell(cell, {}, i)
+            for k, out in enumerate(o for o in cell.get("outputs", []) if WIDGET_VIEW in o.get("data", {})):
+                out["data"][WIDGET_VIEW]["model_id"] = f"cell{i}-view{k}"
     return nb
 
 
