@@ -128,7 +128,7 @@ def build_table(scene, update, controls: dict) -> dict:
             for i in range(s):
                 if i != default[k]:
                     combos.append(tuple(default[:k]) + (i,) + tuple(default[k + 1:]))
-    items, item_index, layers, layer_index, frames = [], {}, [], {}, {}
+    items, item_index, layers, layer_index = [], {}, [], {}
 
     def layer_id():
         bg, ov = scene.layers(small=True)
@@ -138,20 +138,25 @@ def build_table(scene, update, controls: dict) -> dict:
             layers.append([base64.b64encode(bg).decode("ascii"), base64.b64encode(ov).decode("ascii")])
         return layer_index[key]
 
-    current = layer_id()
-    for combo in combos:
-        values = {n: grids[n][1][i] for n, i in zip(names, combo)}
-        frame = scene.frame(update, **values)
-        if scene.layers_stale:
-            current = layer_id()
-        ids = []
-        for it in frame["items"]:
-            key = json.dumps(it, sort_keys=True, separators=(",", ":"))
-            if key not in item_index:
-                item_index[key] = len(items)
-                items.append(it)
-            ids.append(item_index[key])
-        frames[frame_key(combo)] = {"items": ids, "readout": frame["readout"], "layers": current}
+    compact, scene.compact = scene.compact, True           # sprites compressed for storage
+    frames = {}
+    try:
+        current = layer_id()
+        for combo in combos:
+            values = {n: grids[n][1][i] for n, i in zip(names, combo)}
+            frame = scene.frame(update, **values)
+            if scene.layers_stale:
+                current = layer_id()
+            ids = []
+            for it in frame["items"]:
+                key = json.dumps(it, sort_keys=True, separators=(",", ":"))
+                if key not in item_index:
+                    item_index[key] = len(items)
+                    items.append(it)
+                ids.append(item_index[key])
+            frames[frame_key(combo)] = {"items": ids, "readout": frame["readout"], "layers": current}
+    finally:
+        scene.compact = compact
     return thinned({
         "format": FORMAT, "w": scene.width, "h": scene.height, "full": full,
         "controls": [{"name": n, "label": getattr(controls[n], "description", n), "kind": grids[n][0],

@@ -317,3 +317,80 @@ def test_a_large_table_keeps_every_other_value_the_default_and_the_ends():
         assert small["items"][frame["items"][0]]["id"] == round(kept[i] * 10) * 3 + j
     assert len(small["frames"]) == len(kept) * 3
     assert table.thinned(big, max_bytes=10 ** 9) is big
+
+
+def test_bars_move_as_outlines_and_the_background_stays():
+    """Bars (plain patches) are drawn by the browser: a move sends their outlines, not a new background."""
+    fig, ax = plt.subplots()
+    bars = ax.bar(np.arange(3), [1.0, 2.0, 3.0], 0.5, color="#0072B2")
+    ax.set_ylim(0, 5)
+
+    def update(scale):
+        for bar, h in zip(bars, (1.0, 2.0, 3.0)):
+            bar.set_height(h * scale)
+        return f"scale {scale:.2f}"
+    s = widgets.slider("scale", 1.0, 0.5, 1.5, step=0.25)
+    view = widgets.live(fig, update, scale=s).children[1]
+    background = view.background
+    s.value = 1.5
+    assert view.background == background                    # nothing static changed
+    patches = [it for it in view.scene["items"] if it["t"] == "patch"]
+    assert len(patches) == 3 and all(p["fc"] == "rgba(0,114,178,1.0)" for p in patches)
+    for x, h, p in zip(range(3), (1.5, 3.0, 4.5), patches):
+        (poly,) = [figure_scene.decode_xy(xy).reshape(-1, 2) for xy in p["xy"]]
+        corners = [(x - 0.25, 0), (x + 0.25, 0), (x + 0.25, h), (x - 0.25, h)]
+        for c in _line_pixels(fig, ax, corners):            # matplotlib's own transform of the corners
+            assert np.abs(poly - c).sum(axis=1).min() < 0.11
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_polyline_split_is_the_plain_loop(seed):
+    """figure_scene._polylines (vectorized) equals the loop it replaced, on random cleaned paths."""
+    from matplotlib.path import Path
+
+    def loop(vertices, codes, H):
+        segs, cur = [], []
+        for (x, y), code in zip(vertices, codes):
+            if code == Path.MOVETO:
+                if len(cur) > 2:
+                    segs.append(cur)
+                cur = [x, H - y]
+            elif code == Path.LINETO:
+                cur += [x, H - y]
+            elif code == Path.STOP:
+                break
+        if len(cur) > 2:
+            segs.append(cur)
+        return segs
+    rng = np.random.default_rng(seed)
+    for _ in range(500):
+        n = int(rng.integers(0, 15))
+        codes = rng.choice([Path.MOVETO, Path.LINETO, Path.LINETO, Path.STOP, Path.CLOSEPOLY], size=n).astype(np.uint8)
+        v = rng.random((n, 2)) * 300
+        want, got = loop(v, codes, 200.0), figure_scene._polylines(v, codes, 200.0)
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, np.array(b))
+
+
+def test_live_sprites_are_fast_to_encode_stored_ones_small_and_both_show_the_same_text():
+    import io
+
+    import PIL.Image
+    f, fig, ax, line, update, calls = _adam_figure()
+    scene = figure_scene.FigureScene(fig)
+    scene.learn(update, lr=0.1, bias_correction=True)
+    scene.layers()
+
+    def title_of(frame):
+        (t,) = [it for it in frame["items"] if it["t"] == "img"]
+        return t
+    live = title_of(scene.frame(update, lr=0.0123, bias_correction=True))
+    scene.compact = True
+    scene._items.clear()
+    stored = title_of(scene.frame(update, lr=0.0123, bias_correction=True))
+    assert live["text"] == stored["text"] == "Adam: $\\eta$ = 0.0123"
+    a, b = (np.asarray(PIL.Image.open(io.BytesIO(base64.b64decode(t["png"]))).convert("RGBA"))
+            for t in (live, stored))
+    np.testing.assert_array_equal(a, b)                    # lossless either way
+    assert len(stored["png"]) < len(live["png"])           # the stored one compressed harder

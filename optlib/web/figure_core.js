@@ -1,7 +1,8 @@
 // optlib figure drawing, shared by the JupyterLab widget and the offline slider player.
 // A scene (optlib/figure_scene.py) is: a background PNG, an overlay PNG and moving items
-// (polylines with markers, and PNG sprites of texts and legends) in figure pixels,
-// y pointing down. Python computes every number; this file only paints.
+// (polylines with markers, filled outlines such as bars, and PNG sprites of texts and
+// legends) in figure pixels, y pointing down. Python computes every number; this file
+// only paints.
 /* eslint-disable no-var */
 var optlibFigure = (function () {
   "use strict";
@@ -85,6 +86,25 @@ var optlibFigure = (function () {
     ctx.restore();
   }
 
+  function drawPatch(ctx, it) {
+    ctx.save();
+    if (it.clip) { ctx.beginPath(); ctx.rect(it.clip[0], it.clip[1], it.clip[2], it.clip[3]); ctx.clip(); }
+    if (!it._xy) it._xy = it.xy.map(decodeXY);
+    ctx.beginPath();
+    for (var s = 0; s < it._xy.length; s++) {
+      var xy = it._xy[s];
+      ctx.moveTo(xy[0], xy[1]);
+      for (var k = 2; k < xy.length; k += 2) ctx.lineTo(xy[k], xy[k + 1]);
+      ctx.closePath();
+    }
+    if (it.fc) { ctx.fillStyle = it.fc; ctx.fill(); }
+    if (it.ec) {
+      ctx.strokeStyle = it.ec; ctx.lineWidth = it.lw; ctx.setLineDash([]);
+      ctx.lineJoin = it.join === "projecting" ? "miter" : it.join; ctx.stroke();
+    }
+    ctx.restore();
+  }
+
   // Decode every picture a scene needs; resolves to {bg, ov, sprites} (all decoded).
   function prepare(layers, scene) {
     var jobs = [layers.bg, layers.ov];
@@ -111,6 +131,7 @@ var optlibFigure = (function () {
     if (ready.bg) ctx.drawImage(ready.bg, 0, 0, w, h);
     scene.items.forEach(function (it) {
       if (it.t === "line") drawLine(ctx, it);
+      else if (it.t === "patch") drawPatch(ctx, it);
       else if (it.t === "img") {
         var im = ready.sprites.get(it);
         if (im) ctx.drawImage(im, it.x, it.y);
