@@ -12,9 +12,10 @@ Both copies run in one JupyterLab (127.0.0.1, the course's settings) in
 headless Debian Chromium, one after the other per notebook; after Run All
 the first slider of every slider cell is moved with the keyboard, always in
 the direction with more room, so that every timed move shows a value not
-shown before (nothing comes from a cache of rendered texts). One move is timed
-inside the page, from the ``keydown`` event to the end of the frame that
-shows the new figure (the first animation frame after it is there, then a
+shown before (nothing comes from a cache of rendered texts); a coarse slider
+gives as many moves as it has positions left. One move is timed inside the
+page, from the ``keydown`` event to the end of the frame that shows the new
+figure (the first animation frame after it is there, then a
 task posted from that frame's ``requestAnimationFrame`` callback, which runs
 once the frame is painted; two animation frames would count one frame too
 many). The figure is there when, for the data widget, its frame counter
@@ -91,9 +92,15 @@ _JS_ARM = """(k) => {
 
 
 def _direction(handle, moves):
-    """ArrowRight if the slider has room for ``moves`` more steps to the right, else ArrowLeft."""
+    """ArrowRight if the slider has more room to the right, else ArrowLeft."""
     now, lo, hi = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax"))
     return "ArrowRight" if (hi - now) >= (now - lo) else "ArrowLeft"
+
+
+def _at_end(handle, direction):
+    """Whether the slider can move no further in ``direction`` (a coarse slider has few positions)."""
+    now, lo, hi = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax"))
+    return now >= hi - 1e-12 if direction == "ArrowRight" else now <= lo + 1e-12
 
 
 def measure_notebook(page, lab, name, moves, parts=False):
@@ -111,6 +118,8 @@ def measure_notebook(page, lab, name, moves, parts=False):
         for i in range(moves + 1):                     # the first move warms up, not counted
             if i == 1:        # every timed move goes to a value not shown before (no cached texts)
                 direction = _direction(handle, moves)
+            if _at_end(handle, direction):
+                break         # a coarse slider (08's: 7 and 13 positions) gives fewer moves
             page.evaluate(_JS_ARM, k)
             handle.scroll_into_view_if_needed()
             handle.evaluate("e => e.focus()")
@@ -147,9 +156,11 @@ def _course_probe(moves):
         up = (s.max - _m.log(v0, s.base) if log else s.max - v0) >= (_m.log(v0, s.base) - s.min if log else v0 - s.min)
         sign = 1 if up else -1
         for i in range(1, moves + 2):     # every move to a new value (no cached texts)
-            new = v0 * s.base ** (sign * i * s.step) if log else v0 + sign * i * s.step
-            t0 = _t.perf_counter(); s.value = new; ts.append((_t.perf_counter() - t0) * 1e3)
-        out.append(_st.median(ts[1:]))
+            e = (_m.log(v0, s.base) + sign * i * s.step) if log else v0 + sign * i * s.step
+            if not s.min - 1e-9 <= e <= s.max + 1e-9:
+                break                     # a coarse slider has fewer positions
+            t0 = _t.perf_counter(); s.value = s.base ** e if log else e; ts.append((_t.perf_counter() - t0) * 1e3)
+        out.append(_st.median(ts[1:] or ts))
     return out
 print("COURSE_PROBE", _course_probe(MOVES))
 """
