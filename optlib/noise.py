@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from . import _trajectory2d
+
 __all__ = ["gradient_stream", "steps_on_stream", "snr_step", "ema_noise_ratio"]
 
 
@@ -57,6 +59,10 @@ def steps_on_stream(optimizer, grads, **hyper):
         raise ValueError(f"grads must have shape (steps,) or (steps, k), got shape {grads.shape}")
     w, g = np.zeros(grads.shape[1:] or (1,)), np.zeros(grads.shape[1:] or (1,))
     opt = optimizer([w], lr=1.0, **hyper)
+    if grads.ndim == 1:
+        fast = _trajectory2d.stream(opt, grads)        # the same steps on a Python float, where it applies
+        if fast is not None:
+            return np.array(fast)
     out = np.empty((len(grads), w.size))
     for t, gt in enumerate(grads):
         w[...] = 0.0
