@@ -162,6 +162,14 @@ def test_site_has_a_page_per_notebook_with_its_figures(site):
     assert not (site / "solutions").exists()
 
 
+def test_every_page_and_deck_stays_under_3_mb(site):
+    """The offline slider tables ride along in the pages and decks; each stays small enough to mail."""
+    built = sorted(site.rglob("*.html"))
+    assert len(built) >= 2 * len(LECTURES)
+    big = {p.relative_to(site).as_posix(): p.stat().st_size for p in built if p.stat().st_size >= 3_000_000}
+    assert not big, f"pages of 3 MB or more: {big}"
+
+
 def test_course_map_links_every_page_deck_and_download(site):
     index = site / "index.html"
     soup = _soup(index)
