@@ -664,10 +664,12 @@ FIXTURE_CELLS = [
              "from optlib.testfunctions import Quadratic\nfrom optlib.trajectory import trajectory\n"
              "plotting.use_course_style()\nf = Quadratic(condition=20)"),
     ("code", "fig, ax = plt.subplots()\nplotting.contour(f, ax)\n"
-             "line = plotting.path(ax, trajectory(f, Adam, steps=60, lr=0.1), 'Adam')\n\n"
+             "line = plotting.path(ax, trajectory(f, Adam, steps=60, lr=0.1), 'Adam')\n"
+             "(bar,) = ax.bar([1.4], [1.0], 0.4, bottom=-1.9, color='0.45', zorder=2)   # a patch that moves too\n\n"
              "def update(lr, beta1, bias_correction):\n"
              "    t = trajectory(f, Adam, steps=60, lr=lr, betas=(beta1, 0.999), bias_correction=bias_correction)\n"
              "    plotting.set_path(line, t)\n"
+             "    bar.set_height(0.5 + 2 * lr + beta1)\n"
              "    ax.set_title(f'Adam: $\\\\eta$ = {lr:.3g}, $\\\\beta_1$ = {beta1:.3f}')\n"
              "    return f'loss after 60 steps: {t.loss[-1]:.4g}'\n\n"
              "widgets.live(fig, update, lr=widgets.lr(0.1), beta1=widgets.beta1(0.9),\n"
