@@ -1,6 +1,6 @@
 """What the offline slider tables add: per lecture, to its stored notebook, its site page and its deck.
 
-    .venv/bin/python benchmarks/slider_sizes.py [--site DIR]
+    .venv/bin/python benchmarks/bench_slider_sizes.py [--site DIR]
 
 Reads the stored notebooks (nothing is executed). Each slider cell stores its
 figure's data over the slider grid (``optlib.slider_table``) as one output;
