@@ -164,7 +164,10 @@ class Beale(TestFunction):
 
     def value(self, xy):
         x, y = xy[0], xy[1]
-        return sum((c - x + x * y ** (k + 1)) ** 2 for k, c in enumerate(self._c))
+        f = 0.0
+        for k, c in enumerate(self._c):          # not sum(): Python >= 3.12 sums floats compensated
+            f = f + (c - x + x * y ** (k + 1)) ** 2
+        return f
 
     def gradient(self, xy):
         x, y = xy[0], xy[1]

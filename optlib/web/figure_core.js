@@ -53,20 +53,26 @@ var optlibFigure = (function () {
     return p;
   }
 
-  function drawLine(ctx, it) {
-    ctx.save();
+  // Clip to the item's box, then trace its polylines (closed ones for a patch) as the current path.
+  function clipAndTrace(ctx, it, closed) {
     if (it.clip) { ctx.beginPath(); ctx.rect(it.clip[0], it.clip[1], it.clip[2], it.clip[3]); ctx.clip(); }
     if (!it._xy) it._xy = it.xy.map(decodeXY);
+    ctx.beginPath();
+    for (var s = 0; s < it._xy.length; s++) {
+      var xy = it._xy[s];
+      ctx.moveTo(xy[0], xy[1]);
+      for (var k = 2; k < xy.length; k += 2) ctx.lineTo(xy[k], xy[k + 1]);
+      if (closed) ctx.closePath();
+    }
+  }
+
+  function drawLine(ctx, it) {
+    ctx.save();
+    clipAndTrace(ctx, it, false);
     if (it._xy.length) {
       ctx.strokeStyle = it.c; ctx.lineWidth = it.lw; ctx.lineCap = it.cap;
       ctx.lineJoin = it.join === "projecting" ? "miter" : it.join;
       ctx.setLineDash(it.dash || []); ctx.lineDashOffset = it.doff || 0;
-      ctx.beginPath();
-      for (var s = 0; s < it._xy.length; s++) {
-        var xy = it._xy[s];
-        ctx.moveTo(xy[0], xy[1]);
-        for (var k = 2; k < xy.length; k += 2) ctx.lineTo(xy[k], xy[k + 1]);
-      }
       ctx.stroke();
     }
     var m = it.m;
@@ -88,15 +94,7 @@ var optlibFigure = (function () {
 
   function drawPatch(ctx, it) {
     ctx.save();
-    if (it.clip) { ctx.beginPath(); ctx.rect(it.clip[0], it.clip[1], it.clip[2], it.clip[3]); ctx.clip(); }
-    if (!it._xy) it._xy = it.xy.map(decodeXY);
-    ctx.beginPath();
-    for (var s = 0; s < it._xy.length; s++) {
-      var xy = it._xy[s];
-      ctx.moveTo(xy[0], xy[1]);
-      for (var k = 2; k < xy.length; k += 2) ctx.lineTo(xy[k], xy[k + 1]);
-      ctx.closePath();
-    }
+    clipAndTrace(ctx, it, true);
     if (it.fc) { ctx.fillStyle = it.fc; ctx.fill(); }
     if (it.ec) {
       ctx.strokeStyle = it.ec; ctx.lineWidth = it.lw; ctx.setLineDash([]);
