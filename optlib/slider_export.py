@@ -25,10 +25,12 @@ from pathlib import Path
 from .figure_widget import javascript
 from .slider_table import FORMAT, MIME, from_stored
 
-__all__ = ["PLAYER", "player_js", "write_player", "embed_html", "with_players", "for_page", "table_size"]
+__all__ = ["PLAYER", "PLAYER_CLASS", "player_js", "write_player", "embed_html", "with_players", "for_page", "table_size"]
 
 #: File name of the offline player in a build's asset folder.
 PLAYER = "optlib-slider-player.js"
+#: The CSS class of a player's element in a page.
+PLAYER_CLASS = "optlib-slider"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -53,7 +55,7 @@ def embed_html(table: dict, asset_prefix: str) -> str:
     data = json.dumps(table, separators=(",", ":"), ensure_ascii=False)
     data = data.replace("</", "<\\/").replace("<!--", "<\\!--")     # safe inside <script>
     src = html.escape(f"{asset_prefix.rstrip('/')}/{PLAYER}", quote=True)
-    return (f'<div class="optlib-slider tex2jax_ignore" style="margin:4px 0">'
+    return (f'<div class="{PLAYER_CLASS} tex2jax_ignore" style="margin:4px 0">'
             f'<script type="application/json">{data}</script>'
             f'<noscript>(sliders need JavaScript; the static figure below shows the defaults)</noscript></div>\n'
             f'<script src="{src}"></script>')

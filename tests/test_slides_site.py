@@ -146,6 +146,27 @@ def test_build_slides_moves_prose_beyond_a_few_lines_to_the_notes():
     assert notes.count("Paragraph") == 3 and "<details>" in notes
 
 
+def test_a_moving_player_gets_no_note_that_sliders_need_jupyterlab():
+    """A second view of a slider cell's widgets (its value, shown when ``live(...)`` ends the cell)
+    is dropped where the cell has an offline player; a widget without a table keeps the note."""
+    import nbformat
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_slides
+    finally:
+        sys.path.pop(0)
+    from optlib import slider_export
+    view = {build_slides.WIDGET_MIME: {"model_id": "m1", "version_major": 2, "version_minor": 0}}
+    player = {"text/html": f'<div class="{slider_export.PLAYER_CLASS} tex2jax_ignore">...</div>'}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("live(...)"), nbformat.v4.new_code_cell("w")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=player),
+                           nbformat.v4.new_output("execute_result", data=view, execution_count=1)]
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data=view)]
+    out = build_slides.without_widgets(nb)
+    assert [o["data"] for o in out.cells[0].outputs] == [player]
+    assert [o["data"] for o in out.cells[1].outputs] == [{"text/html": build_slides.WIDGET_NOTE}]
+
+
 # ---------------------------------------------------------------------------
 # Site
 # ---------------------------------------------------------------------------

@@ -151,19 +151,25 @@ def asset_urls(prefix: str) -> dict:
 
 
 def without_widgets(nb):
-    """A copy of ``nb`` whose widget views are replaced by a short note (and no widget state)."""
+    """A copy of ``nb`` whose widget views are replaced by a short note (and no widget state).
+
+    In a cell that already shows an offline slider player (``slider_export.for_page``),
+    another view of its widgets (the cell's value, ``widgets.live(...)`` without ``;``)
+    is dropped: the player moves, so the note would be wrong there."""
     import nbformat
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        has_player = any(f'<div class="{slider_export.PLAYER_CLASS} ' in str(out.get("data", {}).get("text/html", ""))
+                         for out in cell.get("outputs", []))
         outputs = []
         for out in cell.get("outputs", []):
-            if WIDGET_MIME in out.get("data", {}):
-                outputs.append(nbformat.v4.new_output("display_data", data={"text/html": WIDGET_NOTE}))
-            else:
+            if WIDGET_MIME not in out.get("data", {}):
                 outputs.append(out)
+            elif not has_player:
+                outputs.append(nbformat.v4.new_output("display_data", data={"text/html": WIDGET_NOTE}))
         cell.outputs = outputs
     return nb
 
